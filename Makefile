@@ -1,0 +1,48 @@
+# llie-workbook: `make reproduce` (main job) and `make test`. Both create .venv when missing, install the pinned
+# requirements, register the Jupyter kernel, install the offline metric assets, check the environment and run.
+PYTHON  ?= python3
+VENV    ?= .venv
+PROFILE ?= quick
+PY      := $(VENV)/bin/python
+KERNEL  := llie-workbook
+# Real benchmark data when present (override with LLIE_DATA_ROOT=/path/to/data); else the embedded set is used.
+export LLIE_DATA_ROOT ?= $(firstword $(wildcard ../shared/data))
+
+.PHONY: setup install kernel assets check-env reproduce test smoke lint-notebooks status clean-results
+
+setup: install kernel assets check-env
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
+	@touch $@
+
+kernel: install
+	$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python (llie-workbook)" >/dev/null
+	@echo "Jupyter kernel '$(KERNEL)' -> $(PY)"
+
+assets: install
+	$(PY) -m llie_core.assets setup
+
+check-env: install
+	$(PY) -m pip check
+	$(PY) -c "import torch, torchvision; v=(torch.__version__.split('+')[0], torchvision.__version__.split('+')[0]); \
+assert v == ('2.14.1', '0.29.1'), f'torch/torchvision were replaced: {v}'; print('torch', *v)"
+
+reproduce: setup
+	$(PY) -m llie_core.workbook run --profile $(PROFILE)
+
+test: setup
+	$(PY) -m pytest -q
+
+smoke: setup
+	$(PY) -m llie_core.workbook run --profile smoke
+
+status: install
+	$(PY) -m data_prep status
+
+clean-results:
+	rm -rf results/smoke

@@ -1,0 +1,60 @@
+"""Every path of the workbook resolved from one root.
+
+Environment variables (all optional):
+
+- ``LLIE_ROOT``: the project root (default: the folder that holds ``llie_core/``).
+- ``LLIE_DATA_ROOT``: where real benchmark datasets live (e.g. ``../shared/data``). Relative paths are
+  resolved against the current directory. When unset or missing, the embedded synthetic dataset is used.
+- ``LLIE_CACHE_DIR``: where generated assets go (embedded dataset, converted weights); default ``<root>/.cache``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def project_root() -> Path:
+    """The workbook root: ``$LLIE_ROOT`` or the parent folder of the ``llie_core`` package."""
+    env = os.environ.get("LLIE_ROOT")
+    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
+
+
+def data_root(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The real-data root: ``explicit``, else ``$LLIE_DATA_ROOT``; ``None`` when neither is set."""
+    value = explicit if explicit not in (None, "") else os.environ.get("LLIE_DATA_ROOT")
+    if value in (None, ""):
+        return None
+    return Path(value).expanduser().resolve()
+
+
+def cache_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """Folder for generated, re-creatable assets (``$LLIE_CACHE_DIR`` or ``<root>/.cache``)."""
+    value = explicit if explicit not in (None, "") else os.environ.get("LLIE_CACHE_DIR")
+    path = Path(value).expanduser().resolve() if value else project_root() / ".cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def results_dir(profile: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root>/results/<profile>``, created on demand."""
+    base = Path(root).resolve() if root else project_root()
+    path = base / "results" / profile
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def notebooks_dir(root: str | os.PathLike | None = None) -> Path:
+    """``<root>/notebooks``."""
+    return (Path(root).resolve() if root else project_root()) / "notebooks"
+
+
+def assets_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """Offline assets installed by the setup step (backbone weights, NIQE/BRISQUE parameters).
+
+    ``$LLIE_ASSETS_DIR`` or ``<root>/.cache/assets``. Kept apart from :func:`cache_dir` so tests that isolate
+    the cache still find the assets that ``make setup`` installed; tests never download them.
+    """
+    value = explicit if explicit not in (None, "") else os.environ.get("LLIE_ASSETS_DIR")
+    path = Path(value).expanduser().resolve() if value else project_root() / ".cache" / "assets"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,234 @@
+"""Run the numbered notebooks of the workbook headlessly with papermill.
+
+``python -m llie_core.workbook run --profile smoke|quick|paper [--only NAME ...]`` executes
+``notebooks/NN_*.ipynb`` in order into ``results/<profile>/notebooks/``, passing the profile and the root paths
+as parameters, with a named Jupyter kernel. It stops at the first failure and says which notebook and cell
+failed, and writes ``results/<profile>/manifest.json`` (git commit, package versions, start/end, duration per
+notebook, checksums of the data used).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import paths, provenance
+from .profiles import PROFILE_NAMES, load_profile
+
+KERNEL_NAME = "llie-workbook"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook of the workbook raised; the message names the notebook and the cell."""
+
+
+@dataclass
+class NotebookRun:
+    name: str
+    status: str = "pending"  # pending | ok | failed | skipped
+    seconds: float = 0.0
+    output: str = ""
+    error: str = ""
+    failed_cell: int | None = None
+
+
+@dataclass
+class WorkbookRun:
+    profile: str
+    root: str
+    data_root: str | None
+    kernel: str
+    started: str
+    finished: str = ""
+    seconds: float = 0.0
+    git_commit: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    data_checksums: dict[str, str] = field(default_factory=dict)
+    notebooks: list[NotebookRun] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(nb.status in ("ok", "skipped") for nb in self.notebooks)
+
+
+def list_notebooks(root: str | os.PathLike | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in execution order."""
+    return sorted(paths.notebooks_dir(root).glob(NOTEBOOK_GLOB))
+
+
+def select_notebooks(notebooks: Sequence[Path], only: Sequence[str] | None) -> list[Path]:
+    """Keep the notebooks whose stem, name or number prefix matches one of ``only`` (all when empty)."""
+    if not only:
+        return list(notebooks)
+    chosen = [nb for nb in notebooks
+              if any(key in (nb.stem, nb.name, nb.stem.split("_", 1)[0], nb.stem.split("_", 1)[-1]) for key in only)]
+    unknown = [key for key in only if not any(key in (nb.stem, nb.name, nb.stem.split("_", 1)[0],
+                                                     nb.stem.split("_", 1)[-1]) for nb in notebooks)]
+    if unknown:
+        raise SystemExit(f"no notebook matches {unknown}; available: {[nb.stem for nb in notebooks]}")
+    return chosen
+
+
+def pick_kernel(requested: str | None) -> str:
+    """``requested`` if given, else the registered ``llie-workbook`` kernel, else ``python3`` (this interpreter)."""
+    if requested:
+        return requested
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    if KERNEL_NAME in specs:
+        return KERNEL_NAME
+    print(f"note: Jupyter kernel {KERNEL_NAME!r} is not registered (run `make kernel`); using 'python3'",
+          file=sys.stderr)
+    return "python3"
+
+
+def data_checksums(profile: dict[str, Any]) -> dict[str, str]:
+    """sha256 fingerprints of every dataset split the profile names that is present on disk."""
+    root = profile["data"]["root"]
+    out: dict[str, str] = {}
+    if root is None:
+        return out  # the embedded set records its own checksums in its params.json
+    from data_prep.registry import get_spec
+    from data_prep.validate import check_dataset, list_images, list_pairs
+
+    names = dict.fromkeys(profile["data"].get("train", []) + profile["data"].get("eval_paired", [])
+                          + profile["data"].get("eval_unpaired", []))
+    for name in names:
+        if name == "synthetic":
+            continue
+        for status in check_dataset(name, root):
+            if status.state not in ("found", "partial"):
+                continue
+            if get_spec(name).paired:
+                files = [f for pair in list_pairs(name, root, status.split) for f in pair]
+            else:
+                files = list_images(name, root, status.split)
+            out[f"{name}/{status.split}"] = provenance.checksum_files(files)
+    return out
+
+
+def _failure_message(nb: Path, exc: BaseException) -> tuple[str, int | None]:
+    """Name the failing cell by its index in the *source* notebook (papermill adds one injected cell)."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if not isinstance(exc, PapermillExecutionError):
+        return f"notebook {nb.name} failed: {type(exc).__name__}: {exc}", None
+    injected = 1 if exc.cell_index > _parameters_cell_index(nb) else 0
+    cell = exc.cell_index - injected
+    first_line = (exc.source or "").strip().splitlines()[0][:80] if (exc.source or "").strip() else ""
+    return (f"notebook {nb.name} failed in cell {cell} (0-based, `{first_line}`): {exc.ename}: {exc.evalue}",
+            cell)
+
+
+def _parameters_cell_index(nb: Path) -> int:
+    import nbformat
+
+    cells = nbformat.read(str(nb), as_version=4).cells
+    return next((i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), -1)
+
+
+def run_notebook(nb: Path, output: Path, parameters: dict[str, Any], kernel: str, cwd: Path,
+                 timeout: int | None) -> None:
+    """Execute one notebook with papermill (no progress bar, no streamed output)."""
+    import papermill as pm
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(str(nb), str(output), parameters=parameters, kernel_name=kernel, cwd=str(cwd),
+                        progress_bar=False, log_output=False, execution_timeout=timeout)
+
+
+def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os.PathLike | None = None,
+                 data_root: str | os.PathLike | None = None, kernel: str | None = None,
+                 timeout: int | None = None) -> WorkbookRun:
+    """Run the workbook for ``profile``; raise :class:`NotebookFailed` at the first failing notebook.
+
+    The manifest is written in every case (with the failure recorded), so no result is lost.
+    """
+    root = Path(root).resolve() if root else paths.project_root()
+    os.environ["LLIE_ROOT"] = str(root)
+    os.environ["PAPERMILL_EXECUTION"] = "1"  # library code turns progress bars off under papermill
+    if data_root:
+        os.environ["LLIE_DATA_ROOT"] = str(Path(data_root).resolve())
+    cfg = load_profile(profile, data_root=str(data_root) if data_root else None)
+    notebooks = select_notebooks(list_notebooks(root), only)
+    if not notebooks:
+        raise SystemExit(f"no notebooks found in {paths.notebooks_dir(root)}")
+    out_dir = paths.results_dir(profile, root)
+    run = WorkbookRun(profile=profile, root=str(root), data_root=cfg["data"]["root"], kernel=pick_kernel(kernel),
+                      started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      git_commit=provenance.git_commit(root), versions=provenance.package_versions(),
+                      environment=provenance.environment_record(), data_checksums=data_checksums(cfg),
+                      notebooks=[NotebookRun(nb.stem) for nb in notebooks])
+    params = {"profile": profile, "root": str(root), "data_root": cfg["data"]["root"] or ""}
+    t_start = time.perf_counter()
+    try:
+        for nb, record in zip(notebooks, run.notebooks):
+            output = out_dir / "notebooks" / nb.name
+            record.output = str(output.relative_to(root))
+            print(f"[{profile}] {nb.name} ...", flush=True)
+            t0 = time.perf_counter()
+            try:
+                run_notebook(nb, output, params, run.kernel, root, timeout)
+            except Exception as exc:  # papermill raises several types; all end the run
+                record.seconds = round(time.perf_counter() - t0, 2)
+                record.status = "failed"
+                record.error, record.failed_cell = _failure_message(nb, exc)
+                raise NotebookFailed(f"{record.error}\n  executed notebook with the traceback: {output}") from exc
+            record.seconds = round(time.perf_counter() - t0, 2)
+            record.status = "ok"
+            print(f"[{profile}] {nb.name} ok ({record.seconds:.1f} s)", flush=True)
+    finally:
+        for record in run.notebooks:
+            if record.status == "pending":
+                record.status = "skipped"
+        run.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        run.seconds = round(time.perf_counter() - t_start, 2)
+        write_manifest(run, out_dir / "manifest.json")
+    return run
+
+
+def write_manifest(run: WorkbookRun, path: Path) -> Path:
+    """``manifest.json``: everything needed to tell where the results of a run came from."""
+    return provenance.write_json(path, asdict(run))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m llie_core.workbook", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute the notebooks with papermill")
+    run.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
+    run.add_argument("--only", nargs="*", default=None, help="notebook names or numbers, e.g. 00 or data_prep")
+    run.add_argument("--root", default=None, help="project root (default: the checkout holding llie_core)")
+    run.add_argument("--data-root", default=None, help="real data root (default: $LLIE_DATA_ROOT)")
+    run.add_argument("--kernel", default=None, help=f"Jupyter kernel (default: {KERNEL_NAME} if registered)")
+    run.add_argument("--timeout", type=int, default=None, help="per-cell execution timeout in seconds")
+    sub.add_parser("list", help="list the notebooks in execution order")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        for nb in list_notebooks():
+            print(nb.name)
+        return 0
+    try:
+        run = run_workbook(args.profile, args.only, args.root, args.data_root, args.kernel, args.timeout)
+    except NotebookFailed as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(f"[{run.profile}] {len(run.notebooks)} notebook(s) ok in {run.seconds:.1f} s; "
+          f"manifest: results/{run.profile}/manifest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

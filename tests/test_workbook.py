@@ -1,0 +1,92 @@
+"""The papermill runner: order, failure reporting, manifest, and 00_data_prep in the smoke profile."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from llie_core import workbook
+
+
+def _write_notebook(path: Path, *sources: str) -> None:
+    cells = [nbformat.v4.new_code_cell('profile: str = "smoke"\nroot: str = ""\ndata_root: str = ""')]
+    cells[0].metadata["tags"] = ["parameters"]
+    cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture()
+def fake_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    monkeypatch.setenv("LLIE_ROOT", str(tmp_path))
+    nbs = tmp_path / "notebooks"
+    _write_notebook(nbs / "00_ok.ipynb", "from pathlib import Path\n"
+                    "Path(root, 'results', profile, 'ok.txt').write_text(profile)")
+    _write_notebook(nbs / "01_boom.ipynb", "x = 1", "raise ValueError('deliberate failure')")
+    _write_notebook(nbs / "02_never.ipynb", "pass")
+    return tmp_path
+
+
+def test_select_notebooks_by_number_and_name(fake_root):
+    nbs = workbook.list_notebooks(fake_root)
+    assert [p.stem for p in nbs] == ["00_ok", "01_boom", "02_never"]
+    assert [p.stem for p in workbook.select_notebooks(nbs, ["01"])] == ["01_boom"]
+    assert [p.stem for p in workbook.select_notebooks(nbs, ["ok", "02_never"])] == ["00_ok", "02_never"]
+    with pytest.raises(SystemExit, match="no notebook matches"):
+        workbook.select_notebooks(nbs, ["99"])
+
+
+@pytest.mark.notebook
+def test_runner_stops_at_first_failure_and_names_the_cell(fake_root):
+    with pytest.raises(workbook.NotebookFailed) as err:
+        workbook.run_workbook("smoke", root=fake_root, kernel="python3")
+    message = str(err.value)
+    assert "01_boom.ipynb" in message and "cell 2" in message and "deliberate failure" in message
+    manifest = json.loads((fake_root / "results/smoke/manifest.json").read_text())
+    status = {nb["name"]: nb["status"] for nb in manifest["notebooks"]}
+    assert status == {"00_ok": "ok", "01_boom": "failed", "02_never": "skipped"}
+    assert manifest["profile"] == "smoke" and manifest["git_commit"] and manifest["versions"]["torch"]
+    assert (fake_root / "results/smoke/ok.txt").read_text() == "smoke"
+    assert (fake_root / "results/smoke/notebooks/01_boom.ipynb").is_file()  # kept, with the traceback
+
+
+def _run_data_prep(tmp_path: Path, repo_root: Path, data_root: Path | None) -> Path:
+    """Run the real 00_data_prep notebook in a scratch copy of the project (keeps results/ of the repo clean)."""
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(repo_root / "notebooks/00_data_prep.ipynb", root / "notebooks")
+    run = workbook.run_workbook("smoke", only=["00"], root=root, data_root=data_root, kernel="python3")
+    assert run.ok and [nb.status for nb in run.notebooks] == ["ok"]
+    return root / "results" / "smoke"
+
+
+@pytest.mark.notebook
+def test_data_prep_notebook_on_the_embedded_set(tmp_path, repo_root, monkeypatch):
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    out = _run_data_prep(tmp_path, repo_root, None)
+    for rel in ("tables/data_inventory.csv", "tables/data_inventory.md", "figures/data_samples.png",
+                "figures/data_histograms.png", "notebooks/00_data_prep.ipynb", "manifest.json"):
+        assert (out / rel).is_file(), rel
+    import pandas as pd
+
+    inv = pd.read_csv(out / "tables/data_inventory.csv")
+    assert set(inv.loc[inv["name"] == "lol_v1", "state"]) == {"missing"}
+    assert "found" in set(inv.loc[inv["name"] == "synthetic", "state"])
+
+
+@pytest.mark.notebook
+def test_data_prep_notebook_on_the_shared_data(tmp_path, repo_root, real_data_root, monkeypatch):
+    out = _run_data_prep(tmp_path, repo_root, real_data_root)
+    import pandas as pd
+
+    inv = pd.read_csv(out / "tables/data_inventory.csv")
+    lol_test = inv[(inv["name"] == "lol_v1") & (inv["split"] == "test")]
+    assert list(lol_test["state"]) == ["found"] and list(lol_test["n_items"]) == [15]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "lol_v1/test" in manifest["data_checksums"]
