@@ -1,0 +1,17 @@
+"""Image-quality metrics as named protocols (pyiqa style): ``create_metric('psnr')(output, target)``.
+
+Full-reference: ``psnr``, ``ssim``, ``ssim_matlab_gray``, ``ssim_gray``, ``lpips_alex``, ``lpips_vgg`` and their
+``*_gtmean`` variants. No-reference: ``niqe``, ``brisque``. ``metric_info(name)`` gives the direction and the exact
+protocol. LPIPS / NIQE / BRISQUE need the offline assets (``python -m llie_core.assets setup``).
+"""
+from __future__ import annotations
+
+from . import brisque, full_reference, lpips_metric, niqe  # noqa: F401  (registers the metrics)
+from .base import FR, NR, Metric, MetricInfo
+from .gt_mean import GTMean, apply_gt_mean, gt_mean, register_gt_mean_variants
+from .registry import compute_metrics, create_metric, list_metrics, metric_info
+
+register_gt_mean_variants()
+
+__all__ = ["FR", "NR", "Metric", "MetricInfo", "GTMean", "apply_gt_mean", "gt_mean", "compute_metrics",
+           "create_metric", "list_metrics", "metric_info"]

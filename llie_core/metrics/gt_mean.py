@@ -1,0 +1,88 @@
+"""GT-mean correction: an explicit wrapper, never a default (anchors_and_protocols.md, methods.md §0).
+
+Origin: the KinD evaluation script. HVI-CIDNet / ICLR ``measure.py`` (``--use_GT_mean``) and Retinexformer
+``test_from_dataset.py --GT_mean`` rescale the (8-bit) output by ``mean_gray(target) / mean_gray(output)``,
+clip to the valid range and score the result without re-rounding. Variants (``variant=``):
+
+- ``hvi`` (default): gray = cv2 RGB->GRAY (BT.601 ``.299R + .587G + .114B``, rounded on 8-bit images).
+- ``retinexformer``: cv2 BGR->GRAY applied to RGB arrays, i.e. swapped R/B weights, unrounded floats.
+- ``llflow``: LLFlow ``code/test.py``: gray mean of the target over the plain mean of *all output channels*.
+"""
+from __future__ import annotations
+
+import torch
+
+from .base import FR, Metric, MetricInfo
+from .registry import create_metric, list_metrics, metric_info, register_metric
+
+BT601 = (0.299, 0.587, 0.114)
+VARIANTS = ("hvi", "retinexformer", "llflow")
+
+
+def _gray_mean(x: torch.Tensor, weights: tuple[float, float, float], round_8bit: bool) -> torch.Tensor:
+    gray = torch.einsum("nchw,c->nhw", x, torch.tensor(weights, dtype=x.dtype)) * 255.0
+    if round_8bit and torch.equal(x * 255.0, torch.round(x * 255.0)):
+        gray = torch.round(gray)
+    return gray.flatten(1).mean(dim=1) / 255.0
+
+
+def gt_mean_scale(output: torch.Tensor, target: torch.Tensor, variant: str = "hvi") -> torch.Tensor:
+    """Per-image factor ``mean(target) / mean(output)`` of the chosen ``variant`` (shape ``(N,)``)."""
+    if variant == "hvi":
+        out_mean, gt_mean = _gray_mean(output, BT601, True), _gray_mean(target, BT601, True)
+    elif variant == "retinexformer":
+        out_mean, gt_mean = _gray_mean(output, BT601[::-1], False), _gray_mean(target, BT601[::-1], False)
+    elif variant == "llflow":
+        out_mean, gt_mean = output.flatten(1).mean(dim=1), _gray_mean(target, BT601, True)
+    else:
+        raise ValueError(f"GT-mean variant must be one of {VARIANTS}, got {variant!r}")
+    if (out_mean <= 0).any():
+        raise ValueError("GT-mean is undefined for an all-black output (mean 0); score it without GT-mean")
+    return gt_mean / out_mean
+
+
+def apply_gt_mean(output: torch.Tensor, target: torch.Tensor, variant: str = "hvi") -> torch.Tensor:
+    """``clip(output * scale, 0, 1)`` with the per-image GT-mean ``scale`` (no re-rounding)."""
+    return (output * gt_mean_scale(output, target, variant).view(-1, 1, 1, 1)).clamp(0.0, 1.0)
+
+
+class GTMean(Metric):
+    """Scores ``inner`` on the GT-mean-corrected output; the inner metric's 8-bit quantisation applies first."""
+
+    def __init__(self, inner: Metric, variant: str = "hvi", info: MetricInfo | None = None) -> None:
+        if inner.info.kind != FR:
+            raise ValueError(f"GT-mean needs a full-reference metric, {inner.name!r} is {inner.info.kind}")
+        if variant not in VARIANTS:
+            raise ValueError(f"GT-mean variant must be one of {VARIANTS}, got {variant!r}")
+        super().__init__(info or gt_mean_info(inner.info), device=inner.device, quantize=inner.quantize)
+        self.inner, self.variant = inner, variant
+
+    def score(self, output: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        return self.inner.score(apply_gt_mean(output, target, self.variant), target)
+
+
+def gt_mean(metric: Metric | str, variant: str = "hvi", **overrides) -> GTMean:
+    """Wrap a full-reference metric (object or registered name) with the GT-mean correction."""
+    inner = create_metric(metric, **overrides) if isinstance(metric, str) else metric
+    return GTMean(inner, variant=variant)
+
+
+def gt_mean_info(base: MetricInfo) -> MetricInfo:
+    return MetricInfo(f"{base.name}_gtmean", FR, base.lower_better,
+                      "GT-mean corrected (output x mean_gray(target)/mean_gray(output), clipped; variant='hvi' "
+                      f"default, 'retinexformer', 'llflow'), then: {base.description}", base.score_range,
+                      factory=_gt_mean_factory(base.name))
+
+
+def _gt_mean_factory(base_name: str):
+    def factory(info: MetricInfo, device="cpu", variant: str = "hvi", **overrides) -> GTMean:
+        return GTMean(create_metric(base_name, device=device, **overrides), variant=variant, info=info)
+    return factory
+
+
+def register_gt_mean_variants() -> None:
+    """Register ``<name>_gtmean`` for every full-reference metric registered so far."""
+    names = list_metrics(FR)
+    for name in names:
+        if not name.endswith("_gtmean") and f"{name}_gtmean" not in names:
+            register_metric(gt_mean_info(metric_info(name)))

@@ -1,0 +1,268 @@
+"""Metric registry: golden values vs the official implementations (TID2013 calibration pairs), protocol
+metadata, GT-mean, input validation, batch consistency and failure modes."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from llie_core import assets
+from llie_core.metrics import (FR, NR, apply_gt_mean, compute_metrics, create_metric, gt_mean, list_metrics,
+                               metric_info)
+from llie_core.metrics.nss import matlab_gaussian_window, matlab_imresize
+
+SETUP_REASON = "run `python -m llie_core.assets setup`"
+IMAGES = ("I03", "I04", "I06", "I08", "I19")
+
+
+def _assets_or_skip(*relpaths: str) -> None:
+    for rel in relpaths:
+        try:
+            assets.require(rel)
+        except assets.AssetsMissingError:
+            pytest.skip(SETUP_REASON)
+
+
+@pytest.fixture(scope="module")
+def calibration(shared_root: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    folder = shared_root / "reference" / "iqa_calibration"
+    load = lambda p: np.asarray(Image.open(p).convert("RGB"), dtype=np.float32) / 255.0  # noqa: E731
+    table = pd.read_csv(folder / "official_scores.csv").set_index("image")
+    return (table, {i: load(folder / "dist" / f"{i}.png") for i in IMAGES},
+            {i: load(folder / "ref" / f"{i}.png") for i in IMAGES})
+
+
+@pytest.fixture(scope="module")
+def lpips_alex():
+    _assets_or_skip("lpips/alex_backbone.pth")
+    return create_metric("lpips_alex")
+
+
+def smooth_image(seed: int, size: tuple[int, int] = (48, 64), batch: int | None = None) -> torch.Tensor:
+    """A natural-ish image: low-resolution noise upsampled bilinearly, in [0, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(batch or 1, 3, size[0] // 8, size[1] // 8, generator=g)
+    img = torch.nn.functional.interpolate(low, size=size, mode="bilinear", align_corners=False)
+    return img if batch else img[0]
+
+
+# ------------------------------------------------------------------------------------------------ golden
+@pytest.mark.parametrize("name, column, tol", [("psnr", "psnr_rgb", 0.01), ("ssim_matlab_gray", "ssim_matlab_gray",
+                                                                              1e-3)])
+def test_full_reference_matches_official(calibration, name, column, tol):
+    table, dist, ref = calibration
+    metric = create_metric(name)
+    got = np.array([metric(dist[i], ref[i]) for i in IMAGES])
+    np.testing.assert_allclose(got, table.loc[list(IMAGES), column].to_numpy(), atol=tol)
+
+
+def test_lpips_alex_matches_official(calibration, lpips_alex):
+    table, dist, ref = calibration
+    got = np.array([lpips_alex(dist[i], ref[i]) for i in IMAGES])
+    np.testing.assert_allclose(got, table.loc[list(IMAGES), "lpips_alex_v0.1"].to_numpy(), atol=1e-3)
+
+
+@pytest.mark.parametrize("name, column, tol, asset", [
+    ("niqe", "niqe_matlab_live", 0.05, "niqe/niqe_pris_params.npz"),
+    ("brisque", "brisque_matlab_live", 6.0, "brisque/live_svm.npz")])
+def test_no_reference_matches_matlab(calibration, name, column, tol, asset):
+    _assets_or_skip(asset)
+    table, dist, _ = calibration
+    metric = create_metric(name)
+    got = np.array([metric(dist[i]) for i in IMAGES])
+    np.testing.assert_allclose(got, table.loc[list(IMAGES), column].to_numpy(), atol=tol)
+
+
+def test_ssim_protocols_differ_on_colour_images(calibration):
+    """The three SSIM names are different protocols: RGB and gray values must not coincide."""
+    _, dist, ref = calibration
+    values = {n: create_metric(n)(dist["I03"], ref["I03"]) for n in ("ssim", "ssim_matlab_gray", "ssim_gray")}
+    assert len({round(v, 4) for v in values.values()}) == 3, values
+
+
+# ------------------------------------------------------------------------------------------------ metadata
+def test_direction_and_kind_metadata():
+    assert set(list_metrics(NR)) == {"niqe", "brisque"}
+    for name in ("psnr", "ssim", "ssim_matlab_gray", "ssim_gray"):
+        assert metric_info(name).kind == FR and not metric_info(name).lower_better
+    for name in ("lpips_alex", "lpips_vgg", "niqe", "brisque"):
+        assert metric_info(name).lower_better
+    for name in list_metrics(FR):
+        if name.endswith("_gtmean"):
+            base = metric_info(name[: -len("_gtmean")])
+            assert metric_info(name).lower_better == base.lower_better and "GT-mean" in metric_info(name).description
+    assert "11x11 Gaussian" in metric_info("ssim").description
+    assert metric_info("psnr").score_range == (0.0, math.inf)
+    with pytest.raises(KeyError, match="unknown metric 'psnr_y'"):
+        metric_info("psnr_y")
+    with pytest.raises(ValueError, match="kind"):
+        list_metrics("XX")
+
+
+# ------------------------------------------------------------------------------------------------ identity
+@pytest.mark.parametrize("name, expected", [("psnr", math.inf), ("ssim", 1.0), ("ssim_matlab_gray", 1.0),
+                                            ("ssim_gray", 1.0)])
+def test_identical_images_score_perfect(name, expected):
+    img = smooth_image(0)
+    assert create_metric(name)(img, img.clone()) == pytest.approx(expected)
+
+
+def test_lpips_identical_is_zero_and_different_is_not(lpips_alex):
+    img = smooth_image(1, size=(64, 64))
+    assert lpips_alex(img, img.clone()) == pytest.approx(0.0, abs=1e-6)
+    assert lpips_alex(img, smooth_image(2, size=(64, 64))) > 0.05
+
+
+def test_psnr_value_and_quantisation():
+    target = torch.full((3, 8, 8), 0.5, dtype=torch.float64)
+    output = target + 0.1
+    assert create_metric("psnr", quantize=False)(output, target) == pytest.approx(20.0, abs=1e-6)
+    level = torch.full((3, 8, 8), 100 / 255, dtype=torch.float64)
+    noisy = level + 0.0005 * torch.randn(3, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    # noise below half an 8-bit step rounds away: the default protocol scores the saved PNG, the float one does not
+    assert create_metric("psnr")(noisy, level) == math.inf
+    assert 50 < create_metric("psnr", quantize=False)(noisy, level) < math.inf
+
+
+# ------------------------------------------------------------------------------------------------ GT-mean
+def test_gt_mean_raises_psnr_of_a_darkened_copy_and_is_opt_in():
+    target = smooth_image(3)
+    dark = target * 0.5
+    plain, corrected = create_metric("psnr")(dark, target), create_metric("psnr_gtmean")(dark, target)
+    assert corrected > plain + 5.0
+    assert gt_mean("psnr")(dark, target) == pytest.approx(corrected)
+    mse = ((torch.round(dark * 255) - torch.round(target * 255)) ** 2).mean().item()
+    assert plain == pytest.approx(10 * math.log10(255 ** 2 / mse))  # the default protocol has no GT-mean
+
+
+@pytest.mark.parametrize("variant", ["hvi", "retinexformer", "llflow"])
+def test_gt_mean_variants_restore_the_gray_mean(variant):
+    target = smooth_image(4, batch=2)
+    out = apply_gt_mean(target * 0.4, target, variant)
+    assert out.max() <= 1.0 and torch.allclose(out.mean(dim=(1, 2, 3)), target.mean(dim=(1, 2, 3)), atol=0.02)
+
+
+def test_gt_mean_failure_modes():
+    target = smooth_image(5)
+    with pytest.raises(ValueError, match="all-black"):
+        create_metric("psnr_gtmean")(torch.zeros_like(target), target)
+    with pytest.raises(ValueError, match="variant"):
+        create_metric("psnr_gtmean", variant="kind")
+    with pytest.raises(ValueError, match="full-reference"):
+        gt_mean(_NiqeStub())
+
+
+class _NiqeStub:
+    """Stands in for an NR metric without needing the NIQE asset."""
+
+    info = metric_info("niqe")
+    name = "niqe"
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+@pytest.mark.parametrize("bad, message", [
+    (torch.full((3, 16, 16), 1.2), r"\[0, 1\]"),
+    (torch.full((3, 16, 16), -0.1), r"\[0, 1\]"),
+    (torch.rand(4, 16, 16), "3, H, W"),
+    (torch.rand(16, 16), "3, H, W"),
+    (np.zeros((16, 16, 3), dtype=np.uint8), "float image"),
+    (torch.full((3, 16, 16), float("nan")), "NaN"),
+    ([[0.0]], "torch.Tensor or numpy"),
+])
+def test_invalid_inputs_raise_clear_errors(bad, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        create_metric("psnr")(bad, torch.rand(3, 16, 16))
+
+
+def test_reference_misuse_raises():
+    with pytest.raises(ValueError, match="shape"):
+        create_metric("ssim")(torch.rand(3, 16, 16), torch.rand(3, 16, 20))
+    with pytest.raises(ValueError, match="full-reference"):
+        create_metric("psnr")(torch.rand(3, 16, 16))
+    with pytest.raises(ValueError, match="full-reference"):
+        compute_metrics(["psnr"], torch.rand(3, 16, 16))
+
+
+@pytest.mark.parametrize("name", ["psnr", "ssim", "ssim_matlab_gray", "ssim_gray", "psnr_gtmean"])
+def test_batch_equals_single_and_numpy_equals_torch(name):
+    out, tgt = smooth_image(6, batch=3), smooth_image(7, batch=3)
+    metric = create_metric(name)
+    batch = metric(out, tgt)
+    assert isinstance(batch, torch.Tensor) and batch.shape == (3,)
+    singles = [metric(out[i], tgt[i]) for i in range(3)]
+    assert all(isinstance(s, float) for s in singles)
+    np.testing.assert_allclose(batch.numpy(), singles, rtol=1e-12)
+    np.testing.assert_allclose(metric(out.permute(0, 2, 3, 1).numpy(), tgt.permute(0, 2, 3, 1).numpy()).numpy(),
+                               batch.numpy(), rtol=1e-12)
+
+
+def test_lpips_batch_equals_single(lpips_alex):
+    out, tgt = smooth_image(8, (64, 64), batch=2), smooth_image(9, (64, 64), batch=2)
+    np.testing.assert_allclose(lpips_alex(out, tgt).numpy(), [lpips_alex(out[i], tgt[i]) for i in range(2)],
+                               atol=1e-6)
+
+
+def test_compute_metrics_averages_the_batch():
+    out, tgt = smooth_image(10, batch=2), smooth_image(11, batch=2)
+    psnr = create_metric("psnr")
+    result = compute_metrics(["psnr", psnr, "ssim"], out, tgt)
+    assert set(result) == {"psnr", "ssim"} and all(isinstance(v, float) for v in result.values())
+    assert result["psnr"] == pytest.approx(float(psnr(out, tgt).mean()))
+
+
+# ------------------------------------------------------------------------------------------------ NR
+def test_no_reference_metrics_reject_tiny_images_and_targets():
+    _assets_or_skip("niqe/niqe_pris_params.npz", "brisque/live_svm.npz")
+    niqe, brisque = create_metric("niqe"), create_metric("brisque")
+    with pytest.raises(ValueError, match="96x96 blocks"):
+        niqe(smooth_image(12, (95, 300)))
+    with pytest.raises(ValueError, match="96x96 blocks"):
+        niqe(smooth_image(12, (100, 100)))
+    with pytest.raises(ValueError, match="at least 16x16"):
+        brisque(smooth_image(12, (8, 64)))
+    with pytest.raises(ValueError, match="no-reference"):
+        niqe(smooth_image(12, (96, 192)), smooth_image(13, (96, 192)))
+    with pytest.raises(ValueError, match="precision"):
+        create_metric("niqe", precision="float16")
+    with pytest.raises(ValueError, match="color"):
+        create_metric("niqe", color="lab")
+
+
+def test_nr_metrics_prefer_clean_over_noisy(calibration):
+    """Sanity on real content: heavy noise makes NIQE and BRISQUE worse (higher)."""
+    _assets_or_skip("niqe/niqe_pris_params.npz", "brisque/live_svm.npz")
+    _, _, ref = calibration
+    clean = torch.from_numpy(ref["I06"]).permute(2, 0, 1)[:, :192, :288]
+    noisy = (clean + 0.15 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    for name in ("niqe", "brisque"):
+        metric = create_metric(name)
+        assert metric(noisy) > metric(clean) + 5.0, name
+
+
+def test_missing_assets_error_names_the_setup_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLIE_ASSETS_DIR", str(tmp_path / "no_assets"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "no_torch_home"))
+    for name in ("niqe", "brisque", "lpips_alex", "lpips_vgg_gtmean"):
+        with pytest.raises(assets.AssetsMissingError, match=r"python -m llie_core\.assets setup"):
+            create_metric(name)
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def test_matlab_helpers():
+    window = matlab_gaussian_window(7, 7 / 6)
+    assert window.shape == (7, 7) and window.sum() == pytest.approx(1.0) and window[3, 3] == window.max()
+    flat = np.full((37, 50), 80.0)
+    resized = matlab_imresize(flat, 0.5)
+    assert resized.shape == (19, 25) and np.allclose(resized, 80.0)  # MATLAB: ceil(size * scale), weights sum 1
+    ramp = np.tile(np.arange(64, dtype=np.float64), (8, 1))
+    assert np.allclose(matlab_imresize(ramp, 0.5)[:, 8:24], np.arange(16, 48, 2) + 0.5)  # interior of a ramp
+    try:
+        params = assets.niqe_pristine_params()
+    except assets.AssetsMissingError:
+        return
+    np.testing.assert_allclose(window, params["gaussian_window"], atol=1e-7)
