@@ -106,7 +106,8 @@ def test_stage2_gradients_reach_only_frnet_when_autoencoder_frozen():
 def test_stage2_outputs_without_high_and_bad_crops():
     net = FRLIE(base_channels=8, num_blocks=1)
     out = net.stage2_outputs(_rand(1, 3, 16, 16))
-    assert set(out) == {"enhanced", "restored", "features_low"}
+    assert set(out) == {"output", "enhanced", "restored", "features_low"}
+    assert out["output"] is out["enhanced"]
     with pytest.raises(ValueError, match="multiples of 4"):
         net.stage2_outputs(_rand(1, 3, 18, 16))
 

@@ -100,3 +100,14 @@ def test_notebooks_have_one_typed_parameters_cell(repo_root):
         names = {n.target.id for n in assigns}
         assert {"profile", "root", "data_root"} <= names, f"{path.name}: {names}"
         assert nb.metadata["kernelspec"]["name"] == "llie-workbook"
+
+
+def test_papermill_parses_every_parameter(repo_root):
+    """papermill's own parser (used by `papermill --help-notebook` and parameter typing) must read every
+    parameter; e.g. an '=' inside a trailing comment makes it drop the line silently."""
+    import papermill
+
+    for path in _notebooks(repo_root):
+        params = papermill.inspect_notebook(str(path))
+        assert {"profile", "root", "data_root"} <= set(params), f"{path.name}: papermill sees only {set(params)}"
+        assert all(p["inferred_type_name"] != "None" for p in params.values()), f"{path.name}: untyped"

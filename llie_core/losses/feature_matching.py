@@ -25,6 +25,8 @@ class FeatureMatchingLoss(nn.Module):
                              f"or 'low' (released code: E(low-light input))")
         self.loss_weight = loss_weight
         self.target = target
+        # tensors read from the model outputs (``FRLIE.stage2_outputs``) by the loss set
+        self.inputs = {"restored": "restored", f"features_{target}": f"features_{target}"}
 
     def forward(self, restored: Tensor, features_high: Tensor | None = None,
                 features_low: Tensor | None = None) -> Tensor:

@@ -171,7 +171,7 @@ class FRLIE(nn.Module):
     def stage2_outputs(self, low: Tensor, high: Tensor | None = None) -> dict[str, Tensor]:
         """Tensors the stage-2 losses (Eqs. 3-7) need, for multiple-of-4 training crops.
 
-        ``enhanced`` = D(F_r), ``restored`` = F_r = FRNet(E(low)), ``features_low`` = E(low) (detached; the
+        ``output`` = ``enhanced`` = D(F_r), ``restored`` = F_r = FRNet(E(low)), ``features_low`` = E(low) (detached; the
         released code's buggy feature target, see ``FeatureMatchingLoss``) and, when ``high`` is given,
         ``features_high`` = E(high) (the Eq. 3 target, computed without gradient). Pass ``high=None`` for the
         end-to-end "w/o FR" ablation, which has no feature target (and must not run E on ``high`` in train mode).
@@ -179,7 +179,9 @@ class FRLIE(nn.Module):
         _check_multiple(low, self.pad_multiple)
         features_low = self.encode(low)
         restored = self.restore(features_low)
-        outputs = {"enhanced": self.decode(restored), "restored": restored, "features_low": features_low.detach()}
+        enhanced = self.decode(restored)
+        outputs = {"output": enhanced, "enhanced": enhanced, "restored": restored,
+                   "features_low": features_low.detach()}
         if high is not None:
             _check_multiple(high, self.pad_multiple)
             with torch.no_grad():

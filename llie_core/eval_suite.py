@@ -1,0 +1,93 @@
+"""Evaluate an enhancer on every test set a profile lists, with one protocol for every method.
+
+Paired sets (``data.eval_paired``) are scored with full-reference metrics (PSNR, SSIM in its conventions, LPIPS,
+with and without GT-mean), unpaired sets (``data.eval_unpaired``) with no-reference metrics (NIQE, BRISQUE).
+A dataset that is not on disk gives a row with ``status = 'not run: <reason>'``: nothing is skipped silently.
+
+Per-image scores go to ``<out_dir>/<enhancer>/<dataset>.csv`` (resumable, see :func:`llie_core.evaluation.evaluate`);
+:func:`evaluate_suite` returns one summary row per dataset.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .evaluation import Enhancer, evaluate
+from .tiling import TileConfig
+
+PAIRED_METRICS = ("psnr", "ssim", "ssim_gray", "lpips_alex", "psnr_gtmean", "ssim_gtmean", "lpips_alex_gtmean")
+UNPAIRED_METRICS = ("niqe", "brisque")
+
+
+def tile_config(profile: Mapping[str, Any]) -> TileConfig:
+    """The profile's tiled-inference settings (large images, e.g. SICE, are enhanced tile by tile)."""
+    ev = profile.get("eval", {})
+    return TileConfig(tile_size=int(ev.get("tile_size", 1024)), overlap=int(ev.get("tile_overlap", 64)),
+                      memory_budget_mb=ev.get("memory_budget_mb"))
+
+
+def paired_test_set(name: str, profile: Mapping[str, Any], pad_multiple: int = 1):
+    """The test split of a paired dataset as full images (cropped to ``data.eval_max_side`` when set)."""
+    from data_prep.datasets import PairedImageDataset, resolve_paired
+
+    pairs = resolve_paired(name, dict(profile), "test")
+    return PairedImageDataset(pairs, pad_multiple=pad_multiple, max_side=profile["data"].get("eval_max_side"))
+
+
+def unpaired_test_set(name: str, profile: Mapping[str, Any], pad_multiple: int = 1):
+    """An unpaired test set, at most ``data.max_unpaired_images`` images (even spacing), cropped to
+    ``data.eval_unpaired_max_side`` (else ``eval_max_side``) when set."""
+    from data_prep.datasets import UnpairedImageDataset, evenly_spaced, resolve_unpaired
+
+    data = profile["data"]
+    files = evenly_spaced(resolve_unpaired(name, dict(profile), "test"), data.get("max_unpaired_images"))
+    side = data.get("eval_unpaired_max_side", data.get("eval_max_side"))
+    return UnpairedImageDataset(files, pad_multiple=pad_multiple, max_side=side)
+
+
+def _not_run(dataset: str, kind: str, error: Exception) -> dict[str, Any]:
+    return {"dataset": dataset, "kind": kind, "images": 0, "status": f"not run: {error}"}
+
+
+def _summary(frame: pd.DataFrame, dataset: str, kind: str, metrics: Sequence[str]) -> dict[str, Any]:
+    images = frame[frame["image"] != "mean"]
+    row: dict[str, Any] = {"dataset": dataset, "kind": kind, "images": len(images), "status": "ok"}
+    for m in metrics:
+        row[m] = float(images[m].mean())
+    row["seconds_per_image"] = float(images["seconds"].mean())
+    return row
+
+
+def evaluate_suite(enhancer: Enhancer, profile: Mapping[str, Any], out_dir: str | os.PathLike, *,
+                   paired: Sequence[str] | None = None, unpaired: Sequence[str] | None = None,
+                   paired_metrics: Sequence[str] = PAIRED_METRICS,
+                   unpaired_metrics: Sequence[str] = UNPAIRED_METRICS, save_images: bool = False) -> pd.DataFrame:
+    """Score ``enhancer`` on the profile's paired and unpaired test sets; one row per dataset.
+
+    ``paired``/``unpaired`` default to the profile's ``data.eval_paired``/``data.eval_unpaired``.
+    """
+    from data_prep.validate import DatasetError
+
+    out = Path(out_dir) / enhancer.name
+    tile = tile_config(profile)
+    rows = []
+    jobs = [(n, "paired", paired_metrics) for n in (paired if paired is not None else profile["data"]["eval_paired"])]
+    jobs += [(n, "unpaired", unpaired_metrics)
+             for n in (unpaired if unpaired is not None else profile["data"]["eval_unpaired"])]
+    for name, kind, metrics in jobs:
+        try:
+            make = paired_test_set if kind == "paired" else unpaired_test_set
+            dataset = make(name, profile, enhancer.pad_multiple)
+        except (DatasetError, FileNotFoundError) as error:
+            rows.append(_not_run(name, kind, error))
+            continue
+        frame = evaluate(enhancer, dataset, list(metrics), out / f"{name}.csv", tile=tile,
+                         save_dir=out / name if save_images else None)
+        rows.append(_summary(frame, name, kind, metrics))
+    table = pd.DataFrame(rows)
+    table.insert(0, "method", enhancer.name)
+    return table
