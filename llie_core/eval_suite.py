@@ -19,7 +19,8 @@ import pandas as pd
 from .evaluation import Enhancer, evaluate
 from .tiling import TileConfig
 
-PAIRED_METRICS = ("psnr", "ssim", "ssim_gray", "lpips_alex", "psnr_gtmean", "ssim_gtmean", "lpips_alex_gtmean")
+PAIRED_METRICS = ("psnr", "ssim", "ssim_gray", "lpips_alex", "psnr_gtmean", "ssim_gtmean", "lpips_alex_gtmean",
+                  "niqe", "brisque")  # NR metrics too: several tables report NIQE/BRISQUE on LOL outputs
 UNPAIRED_METRICS = ("niqe", "brisque")
 
 

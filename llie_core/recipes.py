@@ -197,6 +197,17 @@ def _val_dataset(data: TrainingData, profile: Mapping[str, Any], pad_multiple: i
 
 
 # ------------------------------------------------------------------------------------------------ training
+def model_fingerprint(model: nn.Module, length: int = 12) -> str:
+    """A short sha256 of the model's state dict (names, dtypes, shapes and values)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:length]
+
+
 @dataclass
 class MethodRun:
     """A trained method: the model (best weights of its last stage) and what each stage did."""
@@ -213,6 +224,18 @@ class MethodRun:
     @property
     def label(self) -> str:
         return self.method if not self.variant else f"{self.method}[{self.variant}]"
+
+    def enhancer(self, name: str | None = None, **options: Any):
+        """The trained model as an :class:`~llie_core.evaluation.Enhancer` named ``name`` (default: label)."""
+        from .evaluation import as_enhancer
+
+        fn = (lambda low: self.model(low, **options)) if options else self.model
+        return as_enhancer(fn, name or self.label, int(self.config["model"].get("pad_multiple", 1) or 1))
+
+    @property
+    def scores_dir(self) -> Path:
+        """Where this model's per-image scores go: keyed by its weights, so retrained weights are re-scored."""
+        return self.run_dir / "scores" / model_fingerprint(self.model)
 
     def summary(self) -> pd.DataFrame:
         rows = []
