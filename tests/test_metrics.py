@@ -147,6 +147,19 @@ def test_gt_mean_variants_restore_the_gray_mean(variant):
     assert out.max() <= 1.0 and torch.allclose(out.mean(dim=(1, 2, 3)), target.mean(dim=(1, 2, 3)), atol=0.02)
 
 
+def test_gt_mean_gray_of_8bit_images_equals_opencv_exactly():
+    """The official scripts take cv2 RGB->GRAY of saved uint8 images; float weights plus rounding differ from
+    cv2's fixed-point result on some pixels, which made batched and single scores disagree."""
+    import cv2
+
+    from llie_core.metrics.gt_mean import BT601, _gray_mean
+
+    img = np.random.default_rng(0).integers(0, 256, (2, 67, 71, 3), dtype=np.uint8)
+    expected = [cv2.cvtColor(i, cv2.COLOR_RGB2GRAY).astype(np.float64).mean() / 255 for i in img]
+    got = _gray_mean(torch.from_numpy(img).permute(0, 3, 1, 2).double() / 255, BT601, True)
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
 def test_gt_mean_failure_modes():
     target = smooth_image(5)
     with pytest.raises(ValueError, match="all-black"):

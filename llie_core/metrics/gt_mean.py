@@ -19,10 +19,21 @@ BT601 = (0.299, 0.587, 0.114)
 VARIANTS = ("hvi", "retinexformer", "llflow")
 
 
+CV2_GRAY_FIXED_POINT = (9798, 19235, 3735)  # cv2 5.x RGB->GRAY on uint8: (9798R + 19235G + 3735B + 2^14) >> 15
+
+
 def _gray_mean(x: torch.Tensor, weights: tuple[float, float, float], round_8bit: bool) -> torch.Tensor:
-    gray = torch.einsum("nchw,c->nhw", x, torch.tensor(weights, dtype=x.dtype)) * 255.0
-    if round_8bit and torch.equal(x * 255.0, torch.round(x * 255.0)):
-        gray = torch.round(gray)
+    """Mean gray level per image. With ``round_8bit``, 8-bit images (checked per image, up to float error) use
+    cv2's exact fixed-point uint8 formula, as the official scripts do on saved PNGs; others the float weights."""
+    x = x.double()
+    levels = x * 255.0
+    gray = torch.einsum("nchw,c->nhw", levels, torch.tensor(weights, dtype=x.dtype))
+    if round_8bit:
+        is_8bit = ((levels - torch.round(levels)).abs().flatten(1).amax(dim=1) < 1e-6).view(-1, 1, 1)
+        q = torch.round(levels).to(torch.int64)
+        fixed = torch.tensor(CV2_GRAY_FIXED_POINT if weights == BT601 else CV2_GRAY_FIXED_POINT[::-1])
+        gray_8bit = (torch.einsum("nchw,c->nhw", q, fixed) + (1 << 14)) >> 15
+        gray = torch.where(is_8bit, gray_8bit.double(), gray)
     return gray.flatten(1).mean(dim=1) / 255.0
 
 
@@ -33,7 +44,7 @@ def gt_mean_scale(output: torch.Tensor, target: torch.Tensor, variant: str = "hv
     elif variant == "retinexformer":
         out_mean, gt_mean = _gray_mean(output, BT601[::-1], False), _gray_mean(target, BT601[::-1], False)
     elif variant == "llflow":
-        out_mean, gt_mean = output.flatten(1).mean(dim=1), _gray_mean(target, BT601, True)
+        out_mean, gt_mean = output.double().flatten(1).mean(dim=1), _gray_mean(target, BT601, True)
     else:
         raise ValueError(f"GT-mean variant must be one of {VARIANTS}, got {variant!r}")
     if (out_mean <= 0).any():
@@ -43,7 +54,8 @@ def gt_mean_scale(output: torch.Tensor, target: torch.Tensor, variant: str = "hv
 
 def apply_gt_mean(output: torch.Tensor, target: torch.Tensor, variant: str = "hvi") -> torch.Tensor:
     """``clip(output * scale, 0, 1)`` with the per-image GT-mean ``scale`` (no re-rounding)."""
-    return (output * gt_mean_scale(output, target, variant).view(-1, 1, 1, 1)).clamp(0.0, 1.0)
+    scale = gt_mean_scale(output, target, variant).view(-1, 1, 1, 1)
+    return (output.double() * scale).clamp(0.0, 1.0).to(output.dtype)
 
 
 class GTMean(Metric):
