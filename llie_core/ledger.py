@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import paths
 
-LEDGER_DIR: Path = paths.project_root() / "results" / "paper" / "reported"
+# Part of the source checkout (not of a relocated LLIE_ROOT, which only moves outputs).
+LEDGER_DIR: Path = Path(__file__).resolve().parent.parent / "results" / "paper" / "reported"
 COLUMNS: tuple[str, ...] = ("paper", "table", "method", "dataset", "metric", "value", "direction",
                             "protocol_notes", "source")
 KEY: tuple[str, ...] = ("paper", "table", "method", "dataset", "metric")

@@ -51,10 +51,12 @@ def notebooks_dir(root: str | os.PathLike | None = None) -> Path:
 def assets_dir(explicit: str | os.PathLike | None = None) -> Path:
     """Offline assets installed by the setup step (backbone weights, NIQE/BRISQUE parameters).
 
-    ``$LLIE_ASSETS_DIR`` or ``<root>/.cache/assets``. Kept apart from :func:`cache_dir` so tests that isolate
-    the cache still find the assets that ``make setup`` installed; tests never download them.
+    ``$LLIE_ASSETS_DIR`` or ``<checkout>/.cache/assets`` (the checkout holding ``llie_core``, even when
+    ``LLIE_ROOT`` relocates the outputs). Kept apart from :func:`cache_dir` so tests that isolate the cache still
+    find the assets that ``make setup`` installed; tests never download them.
     """
     value = explicit if explicit not in (None, "") else os.environ.get("LLIE_ASSETS_DIR")
-    path = Path(value).expanduser().resolve() if value else project_root() / ".cache" / "assets"
+    checkout = Path(__file__).resolve().parent.parent
+    path = Path(value).expanduser().resolve() if value else checkout / ".cache" / "assets"
     path.mkdir(parents=True, exist_ok=True)
     return path

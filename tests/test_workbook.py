@@ -90,3 +90,20 @@ def test_data_prep_notebook_on_the_shared_data(tmp_path, repo_root, real_data_ro
     assert list(lol_test["state"]) == ["found"] and list(lol_test["n_items"]) == [15]
     manifest = json.loads((out / "manifest.json").read_text())
     assert "lol_v1/test" in manifest["data_checksums"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_whole_smoke_workbook_runs_end_to_end(tmp_path, repo_root, real_data_root):
+    """Every numbered notebook, in order, in the smoke profile on the shared data (scratch copy of the project,
+    so the repo's results/ stays clean and nothing is reused from an earlier run)."""
+    root = tmp_path / "project"
+    shutil.copytree(repo_root / "notebooks", root / "notebooks")
+    run = workbook.run_workbook("smoke", root=root, data_root=real_data_root, kernel="python3")
+    assert run.ok and all(nb.status == "ok" for nb in run.notebooks)
+    names = [nb.name for nb in run.notebooks]
+    assert names == sorted(names) and names[0] == "00_data_prep"
+    out = root / "results" / "smoke"
+    for nb in names:
+        assert (out / "notebooks" / f"{nb}.ipynb").is_file()
+    assert (out / "tables" / "baselines.csv").is_file() and (out / "tables" / "frlie_table1.csv").is_file()
