@@ -1,0 +1,262 @@
+"""IRLE: Internally Referenced Low-Light Enhancement (He, Wang, Liu, Li, Guo; arXiv 2605.28605, 2026).
+
+Self-supervised: trained on low-light images only, from references extracted from the input itself. The paper's
+equations, widths and code are not public; the structure follows the abstract and the project page
+(visonj.github.io/IRLE, read from the stored ``visonj/IRLE`` repository): "Fig. 2 (a) Stage 1: Illumination
+estimation and structure extraction via a Dual-Domain Collaborative Retinex network, guided by a local
+exposure-simulated pseudo-GT. (b) Stage 2: Gain-guided blind-spot denoising, which handles spatially-variant
+noise. (c) ... Gain-Aware Block. (d) The Gain-Adaptive Feature Modulation (GAFM) module." Everything the page
+does not specify is an assumption stated below and exposed as an argument.
+
+Pipeline (our design):
+
+* Stage 1 (``stage1_outputs``): ``IlluminationNet`` self-estimates an illumination map L; ``gain = 1 / L``;
+  ``enhanced_noisy = low * gain`` (Retinex brightening; noise amplified by gain); ``StructureNet`` refines it
+  into the stage-1 output (structure extraction). Losses (configs ``llie_core/configs/irle``): (1) L1 between
+  the low-passed ``enhanced_noisy`` / stage-1 output and the local exposure-simulated pseudo GT
+  (``irle_pseudo_gt.py``; the config uses the first); (2) IAP between the stage-1 output and the input
+  (``losses/illumination_aligned_perceptual.py``); (3) SISC between StructureNet applied to one neighbour
+  sub-image of ``enhanced_noisy`` (``output_sub``) and the other sub-image (``reference_sub``)
+  (``losses/spectral_correlation.py``; ``NeighborSubsamplingLoss`` is the spatial variant).
+* Stage 2 (``stage2_outputs``, stage 1 frozen): the blind-spot denoiser, modulated by ``log gain`` through GAFM
+  (``irle_blindspot.py``), denoises the stage-1 output; trained with the blind-spot objective (output vs its own
+  input, ``blind_spot_target``), which the blind spot makes non-trivial.
+
+ASSUMPTIONS (model level):
+
+* Illumination predicted at 1/``downsample`` resolution (area pooling of the input and its max channel, in the
+  log domain), plain 3x3 conv/ReLU stack, ``L = min_illumination ** sigmoid(z)`` (zero-initialised head: a flat
+  ``init_illumination`` at the start), bilinear upsampling: smooth by construction, so no separate smoothness
+  loss. ``per_channel=True`` (3 maps) lets the gain correct colour casts; ``False`` gives one grey map.
+* StructureNet: residual CNN at full resolution on [enhanced_noisy, log gain] (head 3x3, ``num_blocks`` ReLU
+  residual blocks, 3x3 tail initialised to zero so training starts from ``enhanced_noisy``). Its residual is
+  high-passed (minus a Gaussian blur, ``highpass_sigma`` = the pseudo-GT low-pass sigma): brightness and colour
+  are the illumination branch's job (Retinex split), structure/noise the StructureNet's. Without it, a short
+  trial on LOL training crops showed StructureNet taking over the brightening (pseudo-GT loss) while the IAP
+  term grew. ``structure=None`` makes the stage-1 output ``enhanced_noisy`` itself.
+* Neighbour sub-sampling (Neighbor2Neighbor, Huang et al. CVPR 2021): in each 2x2 cell a random pair of
+  4-adjacent pixels; the gain map is sub-sampled with the same indices. Odd image sides are cropped by one.
+* Stage 2 input is the stage-1 output, whose residual noise is spatially correlated by StructureNet; training
+  therefore applies the denoiser to pixel-shuffle-downsampled sub-images (``train_pd_factor`` 2, AP-BSN, Lee et
+  al. CVPR 2022), which spreads correlated neighbours apart, and inference uses ``pd_factor`` (default 1: the
+  asymmetric PD of AP-BSN). The blind spot is exact w.r.t. the denoiser's input (tests); end to end, the output
+  at p still depends on low(p) through stage 1 (illumination and StructureNet see it), by design.
+* Raw (unclamped) tensors go to the losses; ``forward`` (inference) clamps to [0, 1].
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .blocks import ResBlock
+from .irle_blindspot import BlindSpotDenoiser
+from .irle_pseudo_gt import LocalExposurePseudoGT, gaussian_blur
+from .registry import MODELS
+
+# the 8 ordered pairs of 4-adjacent positions in a 2x2 cell (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right)
+NEIGHBOR_PAIRS = ((0, 1), (1, 0), (0, 2), (2, 0), (1, 3), (3, 1), (2, 3), (3, 2))
+
+
+class IlluminationNet(nn.Module):
+    """Low-light image -> smooth illumination map in [min_illumination, 1] (see module ASSUMPTIONS).
+
+    Works in the log domain: input ``log(max(pooled image and its max channel, 1e-3))``, output
+    ``L = min_illumination ** sigmoid(z)``, so log L is an affine, bounded function of the network output and the
+    gain the pseudo GT implies (about target / local brightness) is close to linear in the input.
+    """
+
+    def __init__(self, channels: int = 32, num_layers: int = 4, downsample: int = 4, per_channel: bool = True,
+                 min_illumination: float = 0.02, init_illumination: float = 0.2) -> None:
+        super().__init__()
+        if num_layers < 2:
+            raise ValueError(f"IlluminationNet needs num_layers >= 2, got {num_layers}")
+        if not 0 < min_illumination < init_illumination < 1:
+            raise ValueError(f"need 0 < min_illumination ({min_illumination}) < init_illumination "
+                             f"({init_illumination}) < 1")
+        self.downsample, self.min_illumination = downsample, min_illumination
+        layers: list[nn.Module] = [nn.Conv2d(4, channels, 3, padding=1, padding_mode="replicate"), nn.ReLU()]
+        for _ in range(num_layers - 2):
+            layers += [nn.Conv2d(channels, channels, 3, padding=1, padding_mode="replicate"), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Conv2d(channels, 3 if per_channel else 1, 3, padding=1, padding_mode="replicate")
+        start = math.log(init_illumination) / math.log(min_illumination)  # sigmoid(bias) -> init_illumination
+        nn.init.zeros_(self.head.weight)
+        nn.init.constant_(self.head.bias, math.log(start / (1 - start)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h, w = x.shape[-2:]
+        s = self.downsample
+        small = F.adaptive_avg_pool2d(x, (math.ceil(h / s), math.ceil(w / s))) if s > 1 else x
+        inp = torch.log(torch.cat([small, small.amax(dim=1, keepdim=True)], dim=1).clamp_min(1e-3))
+        illum = self.min_illumination ** torch.sigmoid(self.head(self.body(inp)))
+        if s > 1:
+            illum = F.interpolate(illum, size=(h, w), mode="bilinear", align_corners=False)
+        return illum.expand(-1, 3, -1, -1) if illum.shape[1] == 1 else illum
+
+
+class StructureNet(nn.Module):
+    """Stage-1 structure extraction: ``enhanced + highpass(tail(blocks(head([enhanced, log_gain]))))`` (module
+    ASSUMPTIONS). ``highpass_sigma``: the residual minus its Gaussian blur, so the branch cannot move brightness or
+    colour at the scale the pseudo GT constrains; ``None`` keeps the raw residual."""
+
+    def __init__(self, channels: int = 48, num_blocks: int = 4, highpass_sigma: float | None = 8.0) -> None:
+        super().__init__()
+        self.highpass_sigma = highpass_sigma
+        self.head = nn.Sequential(nn.Conv2d(6, channels, 3, padding=1), nn.ReLU())
+        self.blocks = nn.Sequential(*(ResBlock(channels, activation="relu") for _ in range(num_blocks)))
+        self.tail = nn.Conv2d(channels, 3, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+
+    def forward(self, enhanced: Tensor, log_gain: Tensor) -> Tensor:
+        residual = self.tail(self.blocks(self.head(torch.cat([enhanced, log_gain], dim=1))))
+        if self.highpass_sigma:
+            residual = residual - gaussian_blur(residual, self.highpass_sigma)
+        return enhanced + residual
+
+
+def neighbor_pair_indices(shape: torch.Size | tuple[int, ...], device: torch.device | None = None,
+                          generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """Random cell positions (B, 1, 1, H/2, W/2) of the first and second pixel of a 4-adjacent pair per 2x2 cell."""
+    b, _, h, w = shape
+    choice = torch.randint(len(NEIGHBOR_PAIRS), (b, 1, 1, h // 2, w // 2), device=device, generator=generator)
+    table = torch.tensor(NEIGHBOR_PAIRS, device=device)
+    return table[:, 0][choice], table[:, 1][choice]
+
+
+def neighbor_subsample(x: Tensor, index: Tensor) -> Tensor:
+    """The sub-image (B, C, H/2, W/2) taking, in each 2x2 cell, the pixel at cell position ``index``."""
+    b, c, h, w = x.shape
+    cells = F.pixel_unshuffle(x[..., : h // 2 * 2, : w // 2 * 2], 2).view(b, c, 4, h // 2, w // 2)
+    return cells.gather(2, index.expand(b, c, 1, h // 2, w // 2)).squeeze(2)
+
+
+def pd_down(x: Tensor, factor: int) -> Tensor:
+    """Pixel-shuffle downsampling (AP-BSN): (B, C, H, W) -> (B * f^2, C, H/f, W/f) sub-images."""
+    b, c, h, w = x.shape
+    sub = F.pixel_unshuffle(x, factor).view(b, c, factor * factor, h // factor, w // factor)
+    return sub.transpose(1, 2).reshape(b * factor * factor, c, h // factor, w // factor)
+
+
+def pd_up(x: Tensor, factor: int) -> Tensor:
+    """Inverse of :func:`pd_down`."""
+    bf, c, h, w = x.shape
+    b = bf // (factor * factor)
+    sub = x.view(b, factor * factor, c, h, w).transpose(1, 2).reshape(b, c * factor * factor, h, w)
+    return F.pixel_shuffle(sub, factor)
+
+
+@MODELS.register()
+class IRLE(nn.Module):
+    """Internally referenced enhancement: stage 1 (illumination, gain, structure) -> stage 2 (GAFM blind-spot
+    denoising). ``forward(low)`` is the whole pipeline; ``stage1_outputs`` / ``stage2_outputs`` feed the losses.
+
+    Args:
+        illumination: ``IlluminationNet`` kwargs (channels, num_layers, downsample, per_channel,
+            min_illumination, init_illumination).
+        structure: ``StructureNet`` kwargs (channels, num_blocks); ``None``: stage-1 output = low * gain.
+        denoiser: ``BlindSpotDenoiser`` kwargs (channels, num_blocks, gafm, prior_hidden); ``None``: no stage 2
+            (the output is the stage-1 output, the "no denoiser" ablation).
+        pseudo_gt: ``LocalExposurePseudoGT`` kwargs.
+        train_pd_factor: pixel-shuffle downsampling factor applied to the denoiser's input in ``stage2_outputs``.
+    """
+
+    def __init__(self, illumination: Mapping[str, Any] | None = None, structure: Mapping[str, Any] | None = None,
+                 denoiser: Mapping[str, Any] | None = None, pseudo_gt: Mapping[str, Any] | None = None,
+                 train_pd_factor: int = 2) -> None:
+        super().__init__()
+        self.illumination = IlluminationNet(**dict(illumination or {}))
+        self.structure = StructureNet(**dict(structure)) if structure is not None else None
+        self.denoiser = BlindSpotDenoiser(**dict(denoiser)) if denoiser is not None else None
+        self.pseudo_gt = LocalExposurePseudoGT(**dict(pseudo_gt or {}))
+        self.train_pd_factor = int(train_pd_factor)
+
+    # -- parts ------------------------------------------------------------------------------------------------
+    def enhance(self, low: Tensor) -> dict[str, Tensor]:
+        """``illumination`` L, ``gain`` 1/L and ``enhanced_noisy`` = low * gain (Retinex brightening)."""
+        _check_image(low)
+        illum = self.illumination(low)
+        gain = 1.0 / illum
+        return {"illumination": illum, "gain": gain, "enhanced_noisy": low * gain}
+
+    def extract_structure(self, enhanced: Tensor, gain: Tensor) -> Tensor:
+        """Stage-1 output: StructureNet refinement of ``enhanced`` (identity without a structure branch)."""
+        return enhanced if self.structure is None else self.structure(enhanced, torch.log(gain))
+
+    def denoise(self, noisy: Tensor, gain: Tensor, pd_factor: int = 1) -> Tensor:
+        """Blind-spot denoising of ``noisy`` guided by ``log(gain)``, optionally on pixel-shuffle-downsampled
+        sub-images (``pd_factor`` > 1; sizes are reflect-padded to a multiple and cropped back)."""
+        if self.denoiser is None:
+            return noisy
+        if pd_factor <= 1:
+            return self.denoiser(noisy, torch.log(gain))
+        h, w = noisy.shape[-2:]
+        pad = (0, (-w) % pd_factor, 0, (-h) % pd_factor)
+        noisy, gain = F.pad(noisy, pad, mode="reflect"), F.pad(gain, pad, mode="reflect")
+        out = self.denoiser(pd_down(noisy, pd_factor), torch.log(pd_down(gain, pd_factor)))
+        return pd_up(out, pd_factor)[..., :h, :w]
+
+    # -- inference --------------------------------------------------------------------------------------------
+    def forward(self, low: Tensor, pd_factor: int = 1) -> Tensor:
+        """Enhanced image in [0, 1]. ``pd_factor`` > 1 runs the denoiser on pixel-shuffle sub-images (AP-BSN
+        style; an inference option, not described by the paper)."""
+        parts = self.enhance(low)
+        stage1 = self.extract_structure(parts["enhanced_noisy"], parts["gain"])
+        return self.denoise(stage1, parts["gain"], pd_factor).clamp(0, 1)
+
+    @torch.no_grad()
+    def analysis(self, low: Tensor, pd_factor: int = 1) -> dict[str, Tensor]:
+        """Every intermediate for figures: illumination, gain, enhanced_noisy, stage1_output, pseudo_gt, output."""
+        parts = self.enhance(low)
+        stage1 = self.extract_structure(parts["enhanced_noisy"], parts["gain"])
+        return {**parts, "stage1_output": stage1, "pseudo_gt": self.pseudo_gt(low),
+                "output": self.denoise(stage1, parts["gain"], pd_factor).clamp(0, 1)}
+
+    # -- training ---------------------------------------------------------------------------------------------
+    def stage1_outputs(self, low: Tensor, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Tensors of the stage-1 losses (the ``forward:`` of stage 1).
+
+        ``output`` = stage-1 output (raw), ``illumination``, ``gain``, ``enhanced_noisy``, ``pseudo_gt`` (no
+        grad), ``output_lowpass`` / ``enhanced_lowpass`` (the pseudo-GT low-pass of output / enhanced_noisy),
+        ``output_sub`` = StructureNet on neighbour sub-image 1 of enhanced_noisy, ``reference_sub`` = sub-image 2
+        (detached), ``output_full_sub1`` / ``output_full_sub2`` = the two sub-images of the detached output
+        (Neighbor2Neighbor's regulariser). Pair indices come from ``generator`` (default: the global RNG).
+        """
+        parts = self.enhance(low)
+        noisy, gain = parts["enhanced_noisy"], parts["gain"]
+        output = self.extract_structure(noisy, gain)
+        first, second = neighbor_pair_indices(noisy.shape, noisy.device, generator)
+        output_sub = self.extract_structure(neighbor_subsample(noisy, first), neighbor_subsample(gain, first))
+        detached = output.detach()
+        return {
+            "output": output, **parts,
+            "pseudo_gt": self.pseudo_gt(low),
+            "output_lowpass": self.pseudo_gt.lowpass(output),
+            "enhanced_lowpass": self.pseudo_gt.lowpass(noisy),
+            "output_sub": output_sub,
+            "reference_sub": neighbor_subsample(noisy.detach(), second),
+            "output_full_sub1": neighbor_subsample(detached, first),
+            "output_full_sub2": neighbor_subsample(detached, second),
+        }
+
+    def stage2_outputs(self, low: Tensor) -> dict[str, Tensor]:
+        """Tensors of the stage-2 loss (the ``forward:`` of stage 2): ``output`` = denoiser(stage-1 output) on
+        ``train_pd_factor`` sub-images, ``blind_spot_target`` = the stage-1 output it must predict without seeing
+        (detached), plus ``gain`` / ``illumination`` / ``enhanced_noisy``. Stage 1 runs without gradient."""
+        if self.denoiser is None:
+            raise ValueError("this IRLE has no denoiser (denoiser=None): drop stage 2 from the config")
+        with torch.no_grad():
+            parts = self.enhance(low)
+            stage1 = self.extract_structure(parts["enhanced_noisy"], parts["gain"])
+        output = self.denoise(stage1, parts["gain"], self.train_pd_factor)
+        return {"output": output, "blind_spot_target": stage1, **parts}
+
+
+def _check_image(x: Tensor) -> None:
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"IRLE expects a (B, 3, H, W) RGB batch in [0, 1], got shape {tuple(x.shape)}")

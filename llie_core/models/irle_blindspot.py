@@ -1,0 +1,124 @@
+"""IRLE component (4): a blind-spot denoiser guided by Gain-Adaptive Feature Modulation (GAFM).
+
+Paper (abstract; project page Fig. 2; no equations public): "GAFM ... address[es] highly spatially-variant
+residual noise. By transforming the self-estimated illumination map into an internal spatial gain prior, GAFM
+dynamically guides a blind-spot network for spatially-aware denoising"; Fig. 2 "(b) Stage 2: Gain-guided
+blind-spot denoising ... (c) The detailed architecture of the Gain-Aware Block. (d) The Gain-Adaptive Feature
+Modulation (GAFM) module." Our dilated residual block followed by its GAFM modulation stands in for the
+(unpublished) Gain-Aware Block.
+
+ASSUMPTIONS (our design):
+
+* Blind-spot network: the D-BSN / AP-BSN branch design (Wu et al. ECCV 2020; Lee et al. CVPR 2022): 1x1 head,
+  one 3x3 convolution whose *centre tap is masked to zero*, two 1x1 convs, ``num_blocks`` residual blocks of a
+  3x3 convolution with dilation 2 and a 1x1 conv, 1x1 tail. The receptive field of output pixel p contains only
+  offsets ``b + 2m`` with b a non-zero tap of the masked 3x3 kernel (at least one odd coordinate) and m integer,
+  never (0, 0): the output at p is *exactly* independent of the input at p (``tests/test_irle.py`` checks the
+  gradient is zero there and non-zero at neighbours), whatever the depth. Single branch (AP-BSN uses two).
+* Gain prior: ``log(gain)`` with ``gain = 1 / illumination`` (per channel), i.e. the amplification the
+  enhancement applied to the input noise at each pixel; noise standard deviation in the brightened image scales
+  with it. The prior is an input separate from the noisy image, so modulation does not open the blind spot.
+* GAFM: FiLM-style modulation (Perez et al. 2018) after the masked conv and after every dilated block,
+  ``h <- h * (1 + gamma(prior)) + beta(prior)``, where a shared 1x1 encoder embeds the prior and one 1x1 head per
+  modulation predicts (gamma, beta). Heads are zero-initialised, so training starts from the plain network.
+  Only 1x1 convolutions touch the prior (the gain map is already smooth; spatial context comes from the BSN).
+* ``gafm=False`` gives the plain blind-spot network (the "w/o GAFM" ablation); ``gain_prior`` is then ignored.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class CentralMaskedConv2d(nn.Conv2d):
+    """Conv2d (odd kernel, 'same' zero padding) whose centre tap is held at zero: the blind spot."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3) -> None:
+        if kernel_size % 2 == 0:
+            raise ValueError(f"a centre-masked convolution needs an odd kernel, got {kernel_size}")
+        super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+        mask = torch.ones(1, 1, kernel_size, kernel_size)
+        mask[..., kernel_size // 2, kernel_size // 2] = 0
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+
+class DilatedResidualBlock(nn.Module):
+    """``x + conv1x1(relu(conv3x3_dilated(x)))`` (AP-BSN's DCl block; dilation 2 keeps the blind spot closed)."""
+
+    def __init__(self, channels: int, dilation: int = 2) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.mix = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.mix(F.relu(self.conv(x)))
+
+
+class GainAdaptiveModulation(nn.Module):
+    """GAFM: per-pixel FiLM of ``num_layers`` feature maps from a gain prior (see module ASSUMPTIONS).
+
+    ``embed(prior)`` -> hidden features once; ``modulate(h, embedding, i)`` applies head ``i``.
+    """
+
+    def __init__(self, prior_channels: int, channels: int, num_layers: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(prior_channels, hidden, 1), nn.ReLU(),
+                                     nn.Conv2d(hidden, hidden, 1), nn.ReLU())
+        self.heads = nn.ModuleList(nn.Conv2d(hidden, 2 * channels, 1) for _ in range(num_layers))
+        for head in self.heads:
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
+
+    def embed(self, prior: Tensor) -> Tensor:
+        return self.encoder(prior)
+
+    def modulation(self, embedding: Tensor, index: int) -> tuple[Tensor, Tensor]:
+        """(gamma, beta) of layer ``index``."""
+        gamma, beta = self.heads[index](embedding).chunk(2, dim=1)
+        return gamma, beta
+
+    def modulate(self, h: Tensor, embedding: Tensor, index: int) -> Tensor:
+        gamma, beta = self.modulation(embedding, index)
+        return h * (1 + gamma) + beta
+
+
+class BlindSpotDenoiser(nn.Module):
+    """Blind-spot denoiser with optional GAFM: ``forward(noisy, gain_prior)`` -> denoised (B, C, H, W).
+
+    Args:
+        channels: feature width. num_blocks: dilated residual blocks.
+        gafm: modulate features with the gain prior (False: plain blind-spot network).
+        prior_channels: channels of the prior (``log gain``: 3 for per-channel illumination).
+    """
+
+    def __init__(self, in_channels: int = 3, channels: int = 64, num_blocks: int = 8, gafm: bool = True,
+                 prior_channels: int = 3, prior_hidden: int = 32) -> None:
+        super().__init__()
+        self.head = nn.Conv2d(in_channels, channels, 1)
+        self.masked = CentralMaskedConv2d(channels, channels, 3)
+        self.mix = nn.Sequential(nn.Conv2d(channels, channels, 1), nn.ReLU(),
+                                 nn.Conv2d(channels, channels, 1), nn.ReLU())
+        self.blocks = nn.ModuleList(DilatedResidualBlock(channels, 2) for _ in range(num_blocks))
+        self.tail = nn.Sequential(nn.Conv2d(channels, channels, 1), nn.ReLU(), nn.Conv2d(channels, in_channels, 1))
+        self.gafm = GainAdaptiveModulation(prior_channels, channels, num_blocks + 1, prior_hidden) if gafm else None
+
+    def forward(self, noisy: Tensor, gain_prior: Tensor | None = None) -> Tensor:
+        embedding = None
+        if self.gafm is not None:
+            if gain_prior is None:
+                raise ValueError("this denoiser was built with gafm=True and needs gain_prior (log gain map); "
+                                 "build it with gafm=False for the plain blind-spot network")
+            embedding = self.gafm.embed(gain_prior)
+        h = F.relu(self.masked(F.relu(self.head(noisy))))
+        h = self._modulate(h, embedding, 0)
+        h = self.mix(h)
+        for i, block in enumerate(self.blocks, start=1):
+            h = self._modulate(block(h), embedding, i)
+        return self.tail(h)
+
+    def _modulate(self, h: Tensor, embedding: Tensor | None, index: int) -> Tensor:
+        return h if embedding is None else self.gafm.modulate(h, embedding, index)
