@@ -220,10 +220,13 @@ class MethodRun:
     config: dict[str, Any]
     stages: dict[str, TrainResult | str] = field(default_factory=dict)
     data_name: str = ""
+    tag: str | None = None
 
     @property
     def label(self) -> str:
-        return self.method if not self.variant else f"{self.method}[{self.variant}]"
+        """``method``, ``method[variant]``, ``method[tag]`` or ``method[variant,tag]``."""
+        extra = ",".join(filter(None, (self.variant, self.tag)))
+        return f"{self.method}[{extra}]" if extra else self.method
 
     def enhancer(self, name: str | None = None, **options: Any):
         """The trained model as an :class:`~llie_core.evaluation.Enhancer` named ``name`` (default: label)."""
@@ -299,8 +302,11 @@ def _official_init(model: nn.Module, cfg: Mapping[str, Any], stage_name: str) ->
 
 def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | os.PathLike, *,
                  variant: str | None = None, data: TrainingData | None = None, budget_scale: float = 1.0,
-                 resume: bool | str = "auto", device: str | None = None) -> MethodRun:
-    """Train every stage of ``method`` (optionally an ablation ``variant``) in ``run_root/<method>[-variant]``.
+                 resume: bool | str = "auto", device: str | None = None, tag: str | None = None) -> MethodRun:
+    """Train every stage of ``method`` (optionally an ablation ``variant``) in ``run_root/<method>[-variant][-tag]``.
+
+    ``tag`` names a second run of the same config, e.g. ``"ablation_budget"``: the full model retrained with the
+    ablation variants' ``budget_scale``, so an ablation table compares equal training budgets.
 
     Stages resume from their checkpoints (``resume='auto'``), so re-running after an interruption continues
     where it stopped. ``budget_scale`` scales iterations and time budgets (used for ablation runs in the CPU
@@ -309,9 +315,9 @@ def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | 
     profile = load_profile(profile) if isinstance(profile, str) else dict(profile)
     cfg = load_method_config(method, profile["name"], variant)
     data = data or training_data(profile)
-    run_dir = Path(run_root) / (method if not variant else f"{method}-{variant}")
+    run_dir = Path(run_root) / "-".join(filter(None, (method, variant, tag)))
     model = build_model(copy.deepcopy(cfg["model"]))
-    run = MethodRun(method, variant, profile["name"], run_dir, model, cfg, data_name=data.name)
+    run = MethodRun(method, variant, profile["name"], run_dir, model, cfg, data_name=data.name, tag=tag)
     pad = int(cfg["model"].get("pad_multiple", 1) or 1)
     previous: str | None = None
     for stage_name, stage in cfg["stages"].items():
@@ -340,7 +346,7 @@ def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | 
         previous = stage_name
     model.eval()
     write_json(run_dir / "recipe.json", {
-        "method": method, "variant": variant, "profile": profile["name"], "budget_scale": budget_scale,
+        "method": method, "variant": variant, "tag": tag, "profile": profile["name"], "budget_scale": budget_scale,
         "training_data": data.name, "data_checksums": data.checksums, "config": cfg,
         "stages": {k: (v.stopped_reason if isinstance(v, TrainResult) else v) for k, v in run.stages.items()}})
     return run

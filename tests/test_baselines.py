@@ -186,3 +186,19 @@ def test_zero_dce_brightens_lol_image_and_improves_psnr(zero_dce_weights, real_d
     assert out.shape == low.shape and out.min() >= 0 and out.max() <= 1
     assert out.mean() > 2 * low.mean()
     assert psnr(out, high) > psnr(low, high) + 3
+
+
+def test_zero_dce_denormal_flush_keeps_outputs(zero_dce_weights):
+    """The released weights hold subnormal floats (slow on x86); zeroing them must not change the output."""
+    from llie_core.baselines.zero_dce import ZeroDCE
+
+    state = torch.load(zero_dce_weights, map_location="cpu", weights_only=True)
+    tiny = torch.finfo(torch.float32).tiny
+    assert sum(int(((v.abs() < tiny) & (v != 0)).sum()) for v in state.values()) > 1000
+    flushed = load_zero_dce(zero_dce_weights)
+    assert all(int(((p.abs() < tiny) & (p != 0)).sum()) == 0 for p in flushed.parameters())
+    raw = ZeroDCE()
+    raw.load_state_dict(state, strict=True)
+    x = torch.rand(1, 3, 24, 32, generator=torch.Generator().manual_seed(0)) * 0.3
+    with torch.no_grad():
+        torch.testing.assert_close(flushed(x), raw.eval()(x), rtol=0, atol=1e-6)
