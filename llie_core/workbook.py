@@ -36,6 +36,8 @@ class NotebookRun:
     output: str = ""
     error: str = ""
     failed_cell: int | None = None
+    started: str = ""
+    git_commit: str = ""
 
 
 @dataclass
@@ -174,6 +176,7 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
             output = out_dir / "notebooks" / nb.name
             record.output = str(output.relative_to(root))
             print(f"[{profile}] {nb.name} ...", flush=True)
+            record.started, record.git_commit = _now(), run.git_commit
             t0 = time.perf_counter()
             try:
                 run_notebook(nb, output, params, run.kernel, root, timeout)
@@ -189,15 +192,35 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
         for record in run.notebooks:
             if record.status == "pending":
                 record.status = "skipped"
-        run.finished = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        run.finished = _now()
         run.seconds = round(time.perf_counter() - t_start, 2)
-        write_manifest(run, out_dir / "manifest.json")
+        write_manifest(run, out_dir / "manifest.json", keep_others=only is not None)
     return run
 
 
-def write_manifest(run: WorkbookRun, path: Path) -> Path:
-    """``manifest.json``: everything needed to tell where the results of a run came from."""
-    return provenance.write_json(path, asdict(run))
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_manifest(run: WorkbookRun, path: Path, keep_others: bool = False) -> Path:
+    """``manifest.json``: everything needed to tell where the results of a run came from.
+
+    With ``keep_others`` (a run of selected notebooks), the records of the other notebooks already in the
+    manifest are kept, each with its own start time and git commit, so re-running one notebook never loses the
+    provenance of the rest; the manifest's ``seconds`` is then the sum over its notebooks.
+    """
+    record = asdict(run)
+    if keep_others and path.is_file():
+        import json
+
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous.get("profile") == run.profile:
+            fresh = {nb["name"]: nb for nb in record["notebooks"]}
+            merged = [fresh.pop(nb["name"], nb) for nb in previous.get("notebooks", [])]
+            record["notebooks"] = sorted(merged + list(fresh.values()), key=lambda nb: nb["name"])
+            record["data_checksums"] = {**previous.get("data_checksums", {}), **record["data_checksums"]}
+            record["seconds"] = round(sum(nb.get("seconds", 0.0) for nb in record["notebooks"]), 2)
+    return provenance.write_json(path, record)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -56,6 +56,21 @@ def test_runner_stops_at_first_failure_and_names_the_cell(fake_root):
     assert (fake_root / "results/smoke/notebooks/01_boom.ipynb").is_file()  # kept, with the traceback
 
 
+@pytest.mark.notebook
+def test_running_one_notebook_keeps_the_others_in_the_manifest(fake_root):
+    with pytest.raises(workbook.NotebookFailed):
+        workbook.run_workbook("smoke", root=fake_root, kernel="python3")
+    path = fake_root / "results/smoke/manifest.json"
+    first = {nb["name"]: nb for nb in json.loads(path.read_text())["notebooks"]}
+    workbook.run_workbook("smoke", only=["02"], root=fake_root, kernel="python3")
+    manifest = json.loads(path.read_text())
+    records = {nb["name"]: nb for nb in manifest["notebooks"]}
+    assert list(records) == ["00_ok", "01_boom", "02_never"]
+    assert records["00_ok"] == first["00_ok"] and records["01_boom"]["status"] == "failed"
+    assert records["02_never"]["status"] == "ok" and records["02_never"]["git_commit"]
+    assert manifest["seconds"] == pytest.approx(sum(nb["seconds"] for nb in records.values()), abs=0.02)
+
+
 def _run_data_prep(tmp_path: Path, repo_root: Path, data_root: Path | None) -> Path:
     """Run the real 00_data_prep notebook in a scratch copy of the project (keeps results/ of the repo clean)."""
     root = tmp_path / "project"
