@@ -276,7 +276,22 @@ def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Ma
             "self_supervised": self_supervised}
     return {"model": cfg["model"], "losses": stage["losses"], "task": task,
             "optim": stage.get("optim", {"type": "Adam", "lr": 1e-4}),
-            "scheduler": stage.get("scheduler", {"type": "constant"}), "train": settings}
+            "scheduler": scaled_schedule(stage.get("scheduler", {"type": "constant"}), budget_scale),
+            "train": settings}
+
+
+def scaled_schedule(scheduler: Mapping[str, Any], budget_scale: float) -> dict[str, Any]:
+    """The schedule of a run whose iteration budget is scaled: per-iteration milestones, warm-up and ``total``
+    scale with it, so a shortened run has the same schedule shape (decays at the same fractions)."""
+    out = dict(scheduler)
+    if budget_scale == 1.0 or out.get("step_per", "iter") != "iter":
+        return out
+    if out.get("milestones"):
+        out["milestones"] = [max(1, round(m * budget_scale)) for m in out["milestones"]]
+    for key in ("warmup_iters", "total"):
+        if out.get(key):
+            out[key] = max(1, round(out[key] * budget_scale))
+    return out
 
 
 def _load_best(model: nn.Module, result: TrainResult) -> None:

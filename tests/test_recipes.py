@@ -129,3 +129,11 @@ def test_evaluate_suite_rows_and_not_run_reasons(embedded_profile, tmp_path):
     per_image = pd.read_csv(tmp_path / "scores" / "input" / "synthetic.csv")
     per_image = per_image[per_image["image"] != "mean"]
     assert math.isclose(rows.loc["synthetic", "psnr"], per_image["psnr"].mean(), rel_tol=1e-9)
+
+
+def test_scaled_budget_keeps_the_schedule_shape():
+    sched = {"type": "multistep", "milestones": [470, 600], "warmup_iters": 20, "step_per": "iter"}
+    assert recipes.scaled_schedule(sched, 0.5) == {**sched, "milestones": [235, 300], "warmup_iters": 10}
+    assert recipes.scaled_schedule(sched, 1.0) == sched
+    per_epoch = {**sched, "step_per": "epoch"}
+    assert recipes.scaled_schedule(per_epoch, 0.5) == per_epoch  # epochs are not scaled by an iteration budget
