@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,8 @@ def ablation_study(method: str, profile: Mapping[str, Any], runs_dir: str | os.P
                    variants: Sequence[str | None], data: TrainingData, *,
                    dataset: str | None = None, metrics: Sequence[str] = PAIRED_METRICS,
                    budget_scale: float | None = None) -> AblationStudy:
-    """Train ``variants`` of ``method`` (``None`` = the full model, tagged ``ablation_budget`` when the scale is
-    not 1) at ``budget_scale`` (default: the profile's ablation scale) and score each on ``dataset``.
+    """Train ``variants`` of ``method`` (``None`` = the full model, labelled ``<method>[ablation_budget]``; at
+    scale 1 it is the main run itself, not retrained) at ``budget_scale`` (default: the profile's ablation scale) and score each on ``dataset``.
 
     Runs resume from their checkpoints and scores from their CSVs, so re-running a notebook is cheap.
     """
@@ -82,9 +82,10 @@ def ablation_study(method: str, profile: Mapping[str, Any], runs_dir: str | os.P
     dataset = dataset or main_paired_set(profile)
     runs: dict[str | None, MethodRun] = {}
     for variant in variants:
-        tag = ABLATION_TAG if (variant is FULL_MODEL and scale != 1.0) else None
-        runs[variant] = train_method(method, profile, runs_dir, variant=variant, data=data, budget_scale=scale,
-                                     tag=tag)
+        retrain = variant is FULL_MODEL and scale != 1.0  # at scale 1 the main run *is* the reference
+        run = train_method(method, profile, runs_dir, variant=variant, data=data, budget_scale=scale,
+                           tag=ABLATION_TAG if retrain else None)
+        runs[variant] = replace(run, tag=ABLATION_TAG) if variant is FULL_MODEL else run
     scores = evaluate_runs(list(runs.values()), profile, paired=[dataset], unpaired=[], paired_metrics=metrics)
     return AblationStudy(method, dataset, scale, runs, scores)
 

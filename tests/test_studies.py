@@ -31,3 +31,11 @@ def test_ablation_study_equal_budgets_and_one_row_per_variant(embedded_profile, 
     table = study.table({None: "Ours", "wo_fr": "Ours w/o FR"}, ["psnr"])
     assert list(table["row"]) == ["Ours", "Ours w/o FR"] and table["psnr"].notna().all()
     assert set(study.scores["dataset"]) == {"synthetic"}
+
+
+def test_at_full_budget_the_reference_is_the_main_run_under_its_own_label(embedded_profile, tmp_path):
+    profile = {**embedded_profile, "train": {**embedded_profile["train"], "ablation_budget_scale": 1.0}}
+    study = ablation_study("frlie", profile, tmp_path / "runs", [None], training_data(profile), metrics=["psnr"])
+    ref = study.runs[None]
+    assert ref.run_dir.name == "frlie" and ref.label == "frlie[ablation_budget]"
+    assert list(study.scores["method"]) == ["frlie[ablation_budget]"]
