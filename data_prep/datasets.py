@@ -73,13 +73,14 @@ class _ImageFiles(Dataset):
     """Shared sampling logic of the paired and unpaired datasets (``_files`` returns the files of item i)."""
 
     def __init__(self, patch_size: int | None = None, augment: bool = False, rot90: bool = False, seed: int = 0,
-                 pad_multiple: int = 1, max_side: int | None = None) -> None:
+                 pad_multiple: int = 1, max_side: int | None = None, cache: bool = False) -> None:
         if patch_size is not None and patch_size < 1:
             raise ValueError(f"patch_size must be >= 1 or None, got {patch_size}")
         if pad_multiple < 1:
             raise ValueError(f"pad_multiple must be >= 1, got {pad_multiple}")
         self.patch_size, self.augment, self.rot90, self.seed = patch_size, augment, rot90, seed
         self.pad_multiple, self.max_side, self.epoch = pad_multiple, max_side, 0
+        self._cache: dict[int, list[np.ndarray]] | None = {} if cache else None
 
     def set_epoch(self, epoch: int) -> None:
         """Select the random crops/flips of ``epoch`` (deterministic per (seed, epoch, index))."""
@@ -89,6 +90,16 @@ class _ImageFiles(Dataset):
         raise NotImplementedError
 
     def _load(self, index: int) -> list[np.ndarray]:
+        """The decoded (center-cropped) arrays of item ``index``; kept in memory after the first read when the
+        dataset was built with ``cache=True`` (training re-reads every image once per epoch: decoding a
+        600x400 PNG pair costs about as much as a small model's training step on a CPU)."""
+        if self._cache is None:
+            return self._read(index)
+        if index not in self._cache:
+            self._cache[index] = self._read(index)
+        return [a.copy() for a in self._cache[index]]  # items may be views of these: never hand out the cache
+
+    def _read(self, index: int) -> list[np.ndarray]:
         files = self._files(index)
         arrays = [center_crop(read_image(f), self.max_side) for f in files]
         if any(a.shape != arrays[0].shape for a in arrays[1:]):
@@ -125,8 +136,9 @@ class PairedImageDataset(_ImageFiles):
     """(low, high) image pairs -> dict(low, high, name, size); see the module docstring for the two modes."""
 
     def __init__(self, pairs: Sequence[Pair], patch_size: int | None = None, augment: bool = False,
-                 rot90: bool = False, seed: int = 0, pad_multiple: int = 1, max_side: int | None = None) -> None:
-        super().__init__(patch_size, augment, rot90, seed, pad_multiple, max_side)
+                 rot90: bool = False, seed: int = 0, pad_multiple: int = 1, max_side: int | None = None,
+                 cache: bool = False) -> None:
+        super().__init__(patch_size, augment, rot90, seed, pad_multiple, max_side, cache)
         self.pairs = [(Path(lo), Path(hi)) for lo, hi in pairs]
         if not self.pairs:
             raise DatasetError("PairedImageDataset got no pairs. Fix: check the dataset root "
@@ -147,8 +159,9 @@ class UnpairedImageDataset(_ImageFiles):
     """Low-light images without references -> dict(low, name, size) (self-supervised training, NR metrics)."""
 
     def __init__(self, files: Sequence[Path], patch_size: int | None = None, augment: bool = False,
-                 rot90: bool = False, seed: int = 0, pad_multiple: int = 1, max_side: int | None = None) -> None:
-        super().__init__(patch_size, augment, rot90, seed, pad_multiple, max_side)
+                 rot90: bool = False, seed: int = 0, pad_multiple: int = 1, max_side: int | None = None,
+                 cache: bool = False) -> None:
+        super().__init__(patch_size, augment, rot90, seed, pad_multiple, max_side, cache)
         self.files = [Path(f) for f in files]
         if not self.files:
             raise DatasetError("UnpairedImageDataset got no files. Fix: check the dataset root "

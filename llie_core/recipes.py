@@ -185,8 +185,8 @@ def _train_dataset(data: TrainingData, settings: Mapping[str, Any], profile: Map
     flips = bool(settings.get("flips", True))
     rot90 = bool(settings.get("rot90", False))
     if self_supervised:  # low images only: the reference never enters training
-        return UnpairedImageDataset([lo for lo, _ in data.train_pairs], patch, flips, rot90, seed)
-    return PairedImageDataset(data.train_pairs, patch, flips, rot90, seed)
+        return UnpairedImageDataset([lo for lo, _ in data.train_pairs], patch, flips, rot90, seed, cache=True)
+    return PairedImageDataset(data.train_pairs, patch, flips, rot90, seed, cache=True)
 
 
 def _val_dataset(data: TrainingData, profile: Mapping[str, Any], pad_multiple: int) -> torch.utils.data.Dataset:

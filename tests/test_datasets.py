@@ -149,3 +149,20 @@ def test_profile_resolution_on_the_shared_data(real_data_root):
     name, train = resolve_training_pairs(profile)
     assert name == "lol_v1" and len(train) == 8
     assert len(resolve_unpaired("dicm", profile)) == 3
+
+
+def test_cached_items_equal_uncached_and_the_cache_is_never_handed_out(inverse_pair, monkeypatch):
+    plain = PairedImageDataset([inverse_pair] * 3, patch_size=8, augment=True, seed=1)
+    cached = PairedImageDataset([inverse_pair] * 3, patch_size=8, augment=True, seed=1, cache=True)
+    for epoch in range(2):
+        plain.set_epoch(epoch)
+        cached.set_epoch(epoch)
+        for i in range(3):
+            assert torch.equal(plain[i]["low"], cached[i]["low"]) and torch.equal(plain[i]["high"], cached[i]["high"])
+    reads = []
+    monkeypatch.setattr("data_prep.datasets.read_image", lambda f: reads.append(f) or read_image(f))
+    full = PairedImageDataset([inverse_pair], cache=True)  # eval mode: the item is the whole image
+    first = full[0]
+    first["low"].mul_(0)  # a caller writing into its input must not corrupt the cache
+    assert torch.equal(full[0]["high"], first["high"]) and full[0]["low"].sum() > 0
+    assert len(reads) == 2  # one read per file, then served from memory
