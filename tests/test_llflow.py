@@ -169,21 +169,21 @@ def test_actnorm_data_dependent_initialisation():
     torch.testing.assert_close(norm.bias.detach(), bias)
     fresh = ActNorm2d(3).eval()
     fresh(x)                                               # eval mode: no initialisation
-    assert not fresh.initialized and float(fresh.bias.abs().sum()) == 0
+    assert not fresh.initialized and float(fresh.bias.detach().abs().sum()) == 0
     fresh.train()
     fresh(x, reverse=True)                                 # reverse direction: no initialisation
     assert not fresh.initialized
     fresh.load_state_dict(ActNorm2d(3).state_dict())       # a loaded layer counts as initialised
     assert fresh.initialized
     fresh(x)
-    assert float(fresh.bias.abs().sum()) == 0
+    assert float(fresh.bias.detach().abs().sum()) == 0
 
 
 def test_invconv_starts_orthogonal():
     conv = InvertibleConv1x1(6)
     torch.testing.assert_close(conv.weight @ conv.weight.T, torch.eye(6), atol=1e-5, rtol=0)
     _, logdet = conv(_rand(1, 6, 2, 2), torch.zeros(1))
-    assert abs(float(logdet)) < 1e-4
+    assert abs(float(logdet.detach())) < 1e-4
 
 
 # ---- encoder inputs -----------------------------------------------------------------------------------------
@@ -216,10 +216,13 @@ def test_encoder_conditioning_features():
     cond = model.condition(_rand(2, 3, 16, 24))
     assert {k: tuple(v.shape) for k, v in cond["conds"].items()} == {1: (2, 16, 8, 12), 2: (2, 16, 4, 6),
                                                                       3: (2, 16, 2, 3)}
-    g = cond["color_map"]
+    g = cond["color_map"].detach()
     assert g.shape == (2, 3, 16, 24) and float(g.min()) > 0 and float(g.max()) < 3   # 3 * sigmoid (paper C(x))
     assert model.RRDB.conv_first.in_channels == 12
-    assert LLFlow(**TINY, condition_maps=False).RRDB.conv_first.in_channels == 6
+    assert LLFlow(**TINY, input_maps=[]).RRDB.conv_first.in_channels == 6
+    assert LLFlow(**TINY, input_maps=["noise"]).RRDB.conv_first.in_channels == 9
+    with pytest.raises(ValueError, match="input_maps"):
+        LLFlow(**TINY, input_maps=["color", "color"])
     with pytest.raises(ValueError, match="RGB"):
         model.condition(_rand(1, 1, 16, 16))
     with pytest.raises(ValueError, match="divisible by 8"):
@@ -263,7 +266,7 @@ def test_nll_is_finite_and_decreases_on_a_tiny_batch():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert losses[-1] < losses[0] - 1.0 and min(losses[-3:]) < min(losses[:3])
 
 
@@ -271,13 +274,38 @@ def test_training_outputs_and_gradients():
     model = LLFlow(**TINY, train_gt_ratio=0.0).train()
     low, high = _rand(1, 3, 16, 16, seed=5) * 0.2, _rand(1, 3, 16, 16, seed=6)
     out = model.nll_outputs(low, high)
-    assert set(out) == {"z", "logdet", "prior_mean", "nll", "output"}
-    assert out["output"].shape == high.shape and not out["output"].requires_grad
+    assert set(out) == {"z", "logdet", "prior_mean", "nll", "output"} and out["output"] is None   # no decode
     out["nll"].mean().backward()
     assert model.RRDB.fine_tune_color_map[0].weight.grad.abs().sum() > 0   # g(x_l) is learned through the prior
     assert model.RRDB.conv_first.weight.grad.abs().sum() > 0
     assert model.RRDB.HRconv.weight.grad is None                            # released unused layer
-    assert model.nll_l1_outputs(low, high)["output"].requires_grad
+    l1 = model.nll_l1_outputs(low, high)["output"]
+    assert l1.shape == high.shape and l1.requires_grad
+    model.eval()
+    with torch.no_grad():
+        val = model.nll_outputs(low, high)                                  # the engine's validation call
+    assert set(val) == {"output"}
+    torch.testing.assert_close(val["output"], model(low))
+
+
+def test_colour_map_ablations_remove_its_two_roles():
+    """w/o colour-map prior: z ~ N(0, I) and the decode starts from 0, so g(x_l) gets no gradient; w/o colour
+    map as input: the encoder never sees C(x) (changing C(x) alone leaves the features unchanged)."""
+    torch.manual_seed(0)
+    low, high = _rand(1, 3, 16, 16, seed=5) * 0.2, _rand(1, 3, 16, 16, seed=6)
+    no_prior = LLFlow(**TINY, prior="zero").train()
+    no_prior.nll_outputs(low, high)["nll"].mean().backward()
+    assert no_prior.RRDB.fine_tune_color_map[0].weight.grad is None
+    no_prior.eval()
+    with torch.no_grad():
+        cond = no_prior.condition(low)
+        torch.testing.assert_close(no_prior(low), no_prior.decode(torch.zeros(1, 192, 2, 2), cond).clamp(0, 1))
+    encoder = LLFlow(**TINY, input_maps=["noise"]).RRDB
+    seen = {}
+    encoder.conv_first.register_forward_hook(lambda m, args, out: seen.update(x=args[0]))
+    encoder(LLFlow.prepare_input(low))
+    maps = encoder.condition_maps(LLFlow.prepare_input(low))
+    torch.testing.assert_close(seen["x"][:, 6:], maps["noise"])             # [log, histeq, N]: no C(x)
 
 
 def test_deterministic_decode_and_sampling_arguments():
@@ -310,7 +338,7 @@ def test_forward_pads_to_a_multiple_of_8_and_crops_back(size):
         out = model(low)
         h, w = size
         x = torch.nn.functional.pad(model.prepare_input(low), (0, (-w) % 8, 0, (-h) % 8), mode="reflect")
-        manual = model._decode_mean(model.RRDB(x))[..., :h, :w].clamp(0, 1)
+        manual = model.decode_prior(model.RRDB(x))[..., :h, :w].clamp(0, 1)
     assert out.shape == low.shape and 0 <= float(out.min()) and float(out.max()) <= 1
     torch.testing.assert_close(out, manual)
 
@@ -371,8 +399,8 @@ def test_paper_config_against_the_paper_and_spec_text(shared_root):
     spec = (shared_root / "specs" / "methods.md").read_text(encoding="utf-8")
     section = spec[spec.index("### 5.4"):spec.index("### 5.5")]
     main = cfg["stages"]["main"]
-    for text in ("GT_size 160", "batch 16", "Adam lr 5e-4", "β=(0.9,0.99)", "40k iters", "×0.5 at [0.5,0.75,0.9,0.95]",
-                 "warm-up 3000 iters", "seed 10", "nf 32, nb 4, K 4"):
+    for text in ("GT_size 160", "batch 16", "Adam lr 5e-4", "β=(0.9,0.99)", "40k iters",
+                 "×0.5 at [0.5,0.75,0.9,0.95]", "warm-up 3000 iters", "seed 10", "nf 32, nb 4, K 4"):
         assert text in section, text
     assert main["train"]["patch_size"] == 160 and main["optim"]["lr"] == 5e-4
     assert "with prob. 0.2" in spec and cfg["model"]["train_gt_ratio"] == 0.2
@@ -392,7 +420,7 @@ def test_variants_merge_and_build(profile):
     from llie_core.losses import build_loss_set
 
     cfg = _config(profile)
-    assert set(cfg["variants"]) == {"l1_training", "wo_color_map", "released_code"}
+    assert set(cfg["variants"]) == {"l1_training", "wo_color_map_prior", "wo_color_map_input", "released_code"}
     for name, override in cfg["variants"].items():
         assert override["description"]
         merged = deep_merge(cfg, override)
@@ -401,5 +429,18 @@ def test_variants_merge_and_build(profile):
             assert isinstance(MODELS.build(dict(merged["model"])), LLFlow)
     l1 = deep_merge(cfg, cfg["variants"]["l1_training"])["stages"]["main"]
     assert l1["forward"] == "forward" and l1["losses"] == [{"type": "L1Loss", "loss_weight": 1.0}]
-    assert deep_merge(cfg, cfg["variants"]["wo_color_map"])["model"]["prior"] == "zero"
+    assert deep_merge(cfg, cfg["variants"]["wo_color_map_prior"])["model"]["prior"] == "zero"
+    assert deep_merge(cfg, cfg["variants"]["wo_color_map_input"])["model"]["input_maps"] == ["noise"]
     assert deep_merge(cfg, cfg["variants"]["released_code"])["model"]["color_map_norm"] == "sum"
+
+
+@pytest.mark.parametrize("profile, cap", [("quick", 180), ("smoke", 60)])
+def test_cpu_profiles_cap_every_stage_and_keep_the_released_schedule_shape(profile, cap):
+    """Notebook 12's quick share is 12 min: every stage is time-capped; milestones at [0.5, 0.75, 0.9, 0.95] of
+    niter and warm-up 3000/40000 of niter, as in the released LOL-pc.yml."""
+    for name, stage in _config(profile)["stages"].items():
+        train, sched = stage["train"], stage["scheduler"]
+        assert 0 < train["time_budget_s"] <= cap, name
+        n = train["iterations"]
+        assert sched["milestones"] == [round(f * n) for f in (0.5, 0.75, 0.9, 0.95)], name
+        assert sched["warmup_iters"] == max(1, round(n * 3000 / 40000)), name

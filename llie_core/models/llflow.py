@@ -20,17 +20,21 @@ Paper vs released code (``wyf0912/LLFlow`` @115da16; ``shared/specs/methods.md``
 * Sampling: the paper samples ``z ~ N(g(x_l), I)``; the released ``reverse_flow`` ignores the sampled ``z`` and
   always decodes the mean. :meth:`sample` implements the paper; :meth:`forward` is the released deterministic path.
 * Histogram equalisation is computed by the model on its input (the training crop) rather than on the full image
-  before cropping as the released loader does; at test time both see the whole image.
+  before cropping as the released loader does; at test time both see the whole image. The train/test gap grows
+  with smaller patches (64 px in the quick profile); matching the loader needs the dataset to equalise the full
+  image (a ``data_prep`` option, not available here).
 * Released-only extras not reproduced: fp16 autocast, dequantisation noise (off in the released configs), the
   per-group weight decay 1e-5 on the encoder (the recipe engine uses one parameter group).
 
-Ablation options: ``prior='zero'`` (no colour-map prior: ``z ~ N(0, I)``, decode from 0) and
-``condition_maps=False`` (encoder without C(x), N(x)); NLL vs L1 training is a choice of loss in the config.
+Ablation options ("with vs without the illumination-invariant colour map": the map has two roles in Fig. 2):
+``prior='zero'`` removes it as the prior mean (``z ~ N(0, I)``, decode from 0; the encoder's ``g(x_l)`` is then
+unused) and ``input_maps=['noise']`` removes C(x) from the encoder input (N(x), computed from C(x), kept);
+NLL vs L1 training is a choice of loss in the config.
 
 Training entry points (a recipe stage's ``forward:``): :meth:`nll_outputs` (NLL), :meth:`nll_l1_outputs`
-(NLL + L1 on the decode) and :meth:`forward` (L1 only). Under DistributedDataParallel the released unused layers
-and the random selector (``g(x_l)`` unused in a GT-mean step) leave parameters without gradients: wrap with
-``find_unused_parameters=True``.
+(NLL + L1 on the decode, released ``weight_l1``) and :meth:`forward` (L1 only, the ablation). Under
+DistributedDataParallel the released unused layers and the random selector (``g(x_l)`` unused in a GT-mean step)
+leave parameters without gradients: wrap with ``find_unused_parameters=True``.
 """
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ from torch import Tensor, nn
 
 from llie_core.losses.llflow_nll import flow_nll
 
-from .llflow_encoder import ConditionEncoder, color_map, histogram_equalize, log_input
+from .llflow_encoder import INPUT_MAPS, ConditionEncoder, color_map, histogram_equalize, log_input
 from .llflow_flow import FlowUpsamplerNet, squeeze2d
 from .registry import MODELS
 
@@ -59,14 +63,17 @@ class LLFlow(nn.Module):
     ``nf``/``nb``/``gc``: encoder width, RRDB count, growth; ``stack_blocks``: RRDB outputs appended to every
     conditioning feature; ``K``: conditional steps per level; ``L``: levels (3: the encoder gives H/2, H/4, H/8
     features); ``n_plain``: unconditional steps per level; ``hidden_channels``: coupling NN width;
-    ``train_gt_ratio``: probability of the reference's colour map as prior mean in training; ``pad_multiple``:
-    inputs of :meth:`forward` are reflect-padded to this multiple (>= 8) and cropped back.
+    ``train_gt_ratio``: probability of the reference's colour map as prior mean in training; ``color_map_norm``:
+    C(x) divided by the channel ``'mean'`` (paper) or ``'sum'`` (released code); ``prior``: ``'color_map'``
+    (``N(g(x_l), I)``) or ``'zero'`` (ablation); ``input_maps``: C(x)/N(x) appended to the encoder input
+    (``['color', 'noise']`` released); ``pad_multiple``: inputs of :meth:`forward` / :meth:`sample` are
+    reflect-padded to this multiple (>= 8) and cropped back.
     """
 
     def __init__(self, nf: int = 64, nb: int = 24, gc: int = 32, stack_blocks: Sequence[int] = (1, 3, 5, 7),
                  K: int = 12, L: int = 3, n_plain: int = 2, hidden_channels: int = 64, affine_eps: float = 1e-4,
                  train_gt_ratio: float = 0.2, color_map_norm: str = "mean", prior: str = "color_map",
-                 condition_maps: bool = True, pad_multiple: int = 8) -> None:
+                 input_maps: Sequence[str] = INPUT_MAPS, pad_multiple: int = 8) -> None:
         super().__init__()
         if L != 3:
             raise ValueError(f"LLFlow's encoder gives conditioning features for 3 levels (H/2, H/4, H/8); got L={L}")
@@ -78,7 +85,7 @@ class LLFlow(nn.Module):
             raise ValueError(f"pad_multiple must be a multiple of {2 ** L} (three squeeze levels), got {pad_multiple}")
         self.L, self.prior, self.train_gt_ratio = L, prior, train_gt_ratio
         self.color_map_norm, self.pad_multiple = color_map_norm, pad_multiple
-        self.RRDB = ConditionEncoder(nf, nb, gc, stack_blocks, 6, condition_maps, color_map_norm)
+        self.RRDB = ConditionEncoder(nf, nb, gc, stack_blocks, 6, input_maps, color_map_norm)
         self.flowUpsamplerNet = FlowUpsamplerNet(K, L, n_plain, self.RRDB.out_channels, hidden_channels, affine_eps,
                                                  unused_f_in=64 * (len(stack_blocks) + 1))
 
@@ -141,24 +148,43 @@ class LLFlow(nn.Module):
         nll = flow_nll(z, logdet, mean, high.shape[-2] * high.shape[-1])
         return {"z": z, "logdet": logdet, "prior_mean": mean, "nll": nll, "cond": cond}
 
-    def nll_outputs(self, low: Tensor, high: Tensor) -> dict[str, Tensor]:
-        """NLL training (``forward: nll_outputs``, inputs ``[low, high]``): the :meth:`nll_terms` tensors plus
-        ``output`` = the deterministic enhancement, detached (validation and logging only)."""
+    def nll_outputs(self, low: Tensor, high: Tensor) -> dict[str, Tensor | None]:
+        """NLL training (``forward: nll_outputs``, inputs ``[low, high]``).
+
+        Training mode: the :meth:`nll_terms` tensors (``z``, ``logdet``, ``prior_mean``, ``nll``) and
+        ``output=None`` (the NLL needs no decode; skipping it saves about 10% of a step). Eval mode (the engine's
+        validation, which reads only ``output``): ``{'output': forward(low)}``, without the encode direction.
+        """
+        if not self.training:
+            return {"output": self(low)}
         terms = self.nll_terms(low, high)
-        cond = terms.pop("cond")
-        with torch.no_grad():
-            terms["output"] = self._decode_mean(cond).clamp(0, 1)
+        terms.pop("cond")
+        terms["output"] = None
         return terms
 
     def nll_l1_outputs(self, low: Tensor, high: Tensor) -> dict[str, Tensor]:
-        """As :meth:`nll_outputs` but ``output`` keeps its gradient, for NLL + L1 (released ``weight_l1``)."""
+        """As :meth:`nll_outputs` but ``output`` is always the decode, with its gradient, for NLL + L1 (released
+        ``weight_l1``: L1 on the reverse output at heat 0)."""
         terms = self.nll_terms(low, high)
-        terms["output"] = self._decode_mean(terms.pop("cond")).clamp(0, 1)
+        terms["output"] = self.decode_prior(terms.pop("cond")).clamp(0, 1)
         return terms
 
     # ---- enhancement -------------------------------------------------------------------------------------
-    def _decode_mean(self, cond: Mapping[str, Any], temperature: float = 0.0, shift: float | Tensor = 0.0,
+    def condition_padded(self, low: Tensor) -> dict[str, Any]:
+        """:meth:`condition` of ``low`` (any size) reflect-padded at the bottom/right to ``pad_multiple``; crop
+        the decode back with ``[..., :H, :W]``. Histogram equalisation sees the unpadded image (released
+        ``test.py``)."""
+        h, w = low.shape[-2:]
+        x = self.prepare_input(low)
+        pad = ((-w) % self.pad_multiple, (-h) % self.pad_multiple)
+        if any(pad):
+            x = F.pad(x, (0, pad[0], 0, pad[1]), mode="reflect")
+        return self.RRDB(x)
+
+    def decode_prior(self, cond: Mapping[str, Any], temperature: float = 0.0, shift: float | Tensor = 0.0,
                      generator: torch.Generator | None = None) -> Tensor:
+        """Decode ``z = mu + shift + temperature * eps`` (``mu`` = :meth:`prior_mean`, ``eps ~ N(0, I)`` drawn
+        from ``generator``): the paper's sampling from ``N(g(x_l), temperature^2 I)``, shifted. Not clamped."""
         mean = self.prior_mean(cond)
         z = mean + shift
         if temperature:
@@ -167,16 +193,10 @@ class LLFlow(nn.Module):
 
     def sample(self, low: Tensor, temperature: float = 1.0, shift: float | Tensor = 0.0,
                generator: torch.Generator | None = None, clamp: bool = True) -> Tensor:
-        """Enhance ``low`` with ``z = g(x_l) + shift + temperature * eps``, ``eps ~ N(0, I)`` (paper §"Inference").
-
-        ``temperature=0, shift=0`` is :meth:`forward`. Any size: reflect-padded to ``pad_multiple`` and cropped.
-        """
+        """Enhance ``low`` with ``z = g(x_l) + shift + temperature * eps``, ``eps ~ N(0, I)`` (paper §"Inference":
+        ``z ~ N(g(x_l), I)`` is ``temperature=1``). ``temperature=0, shift=0`` is :meth:`forward`. Any size."""
         h, w = low.shape[-2:]
-        x = self.prepare_input(low)
-        pad = ((-w) % self.pad_multiple, (-h) % self.pad_multiple)
-        if any(pad):
-            x = F.pad(x, (0, pad[0], 0, pad[1]), mode="reflect")
-        out = self._decode_mean(self.RRDB(x), temperature, shift, generator)[..., :h, :w]
+        out = self.decode_prior(self.condition_padded(low), temperature, shift, generator)[..., :h, :w]
         return out.clamp(0, 1) if clamp else out
 
     def forward(self, low: Tensor) -> Tensor:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 COLOR_MAP_NORMS = ("mean", "sum")
+INPUT_MAPS = ("color", "noise")  # C(x), N(x): appended to the encoder input in this order (released)
 
 
 def histogram_equalize(x: Tensor) -> Tensor:
@@ -116,23 +117,27 @@ def _half(x: Tensor) -> Tensor:
 class ConditionEncoder(nn.Module):
     """``(B, 6, H, W)`` [log low, histeq] -> ``{'conds': {1: H/2, 2: H/4, 3: H/8 features}, 'color_map': g(x_l)}``.
 
-    ``condition_maps=False`` drops C(x) and N(x) from the input (6 instead of 12 channels; an ablation option,
-    not weight-compatible). ``color_map_norm`` is the C(x) normalisation (see :func:`color_map`); with ``'mean'``
-    the learned map is ``3 * sigmoid(.)`` so it spans the range of C(x) (assumption; the released head is a
-    plain sigmoid for the ``'sum'`` normalisation).
+    ``input_maps``: which of C(x) (``'color'``) and N(x) (``'noise'``) are appended to the input, in the released
+    order [C, N] (both: 12 channels, the released encoder). Dropping one is an ablation option (3 channels fewer,
+    not weight-compatible); N(x) is computed from C(x) either way. ``color_map_norm`` is the C(x) normalisation
+    (see :func:`color_map`); with ``'mean'`` the learned map is ``3 * sigmoid(.)`` so it spans the range of C(x)
+    (assumption; the released head is a plain sigmoid for the ``'sum'`` normalisation).
     """
 
     def __init__(self, nf: int = 64, nb: int = 24, gc: int = 32, stack_blocks: Sequence[int] = (1, 3, 5, 7),
-                 in_channels: int = 6, condition_maps: bool = True, color_map_norm: str = "mean") -> None:
+                 in_channels: int = 6, input_maps: Sequence[str] = INPUT_MAPS, color_map_norm: str = "mean") -> None:
         super().__init__()
         if color_map_norm not in COLOR_MAP_NORMS:
             raise ValueError(f"unknown colour-map normalisation {color_map_norm!r}; choose one of {COLOR_MAP_NORMS}")
         if any(not 0 <= b < nb for b in stack_blocks):
             raise ValueError(f"stack_blocks {list(stack_blocks)} must index the {nb} RRDB blocks")
+        unknown = sorted(set(input_maps) - set(INPUT_MAPS))
+        if unknown or len(set(input_maps)) != len(input_maps):
+            raise ValueError(f"input_maps {list(input_maps)}: choose distinct entries of {list(INPUT_MAPS)}")
         self.stack_blocks = list(stack_blocks)
-        self.condition_maps = condition_maps
+        self.input_maps = [m for m in INPUT_MAPS if m in input_maps]   # released order: C(x), then N(x)
         self.color_map_norm = color_map_norm
-        self.conv_first = nn.Conv2d(in_channels + (6 if condition_maps else 0), nf, 3, 1, 1)
+        self.conv_first = nn.Conv2d(in_channels + 3 * len(self.input_maps), nf, 3, 1, 1)
         self.conv_second = nn.Conv2d(nf, nf, 3, 1, 1)
         self.RRDB_trunk = nn.Sequential(*(RRDB(nf, gc) for _ in range(nb)))
         for name in ("trunk_conv", "downconv1", "downconv2", "downconv3", "HRconv"):
@@ -143,14 +148,15 @@ class ConditionEncoder(nn.Module):
         self.lrelu = nn.LeakyReLU(0.2)
         self.out_channels = nf * (len(self.stack_blocks) + 1)
 
-    def input_maps(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """C(x) and N(x) of the linear low image ``exp(x[:, :3])`` (the log input undone)."""
+    def condition_maps(self, x: Tensor) -> dict[str, Tensor]:
+        """``{'color': C(x), 'noise': N(x)}`` of the linear low image ``exp(x[:, :3])`` (the log input undone)."""
         cmap = color_map(x[:, :3].exp(), self.color_map_norm)
-        return cmap, noise_map(cmap)
+        return {"color": cmap, "noise": noise_map(cmap)}
 
     def forward(self, x: Tensor) -> dict[str, Tensor | dict[int, Tensor]]:
-        if self.condition_maps:
-            x = torch.cat([x, *self.input_maps(x)], dim=1)
+        if self.input_maps:
+            maps = self.condition_maps(x)
+            x = torch.cat([x, *(maps[m] for m in self.input_maps)], dim=1)
         head = F.max_pool2d(self.conv_second(self.lrelu(self.conv_first(x))), 2)
         fea, kept = head, {}
         for idx, block in enumerate(self.RRDB_trunk):
