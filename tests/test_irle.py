@@ -5,17 +5,20 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 import yaml
 
-from llie_core.engine import SelfSupervisedTask, train
+from data_prep.image_io import write_image
+from llie_core import recipes
+from llie_core.engine import SelfSupervisedTask, load_checkpoint, train
 from llie_core.losses import build_loss_set
 from llie_core.models.irle import IRLE, IlluminationNet, neighbor_pair_indices, neighbor_subsample, pd_down, pd_up
-from llie_core.models.irle_blindspot import BlindSpotDenoiser
+from llie_core.models.irle_blindspot import BlindSpotDenoiser, ring_mean
 from llie_core.models.irle_pseudo_gt import gaussian_blur, gray_world, pseudo_ground_truth
 from llie_core.models.registry import MODELS
-from llie_core.profiles import deep_merge
+from llie_core.profiles import deep_merge, load_profile
 from llie_core.recipes import StageTask
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "llie_core" / "configs" / "irle"
@@ -40,9 +43,11 @@ def _tiny(**overrides) -> IRLE:
 
 
 def _randomise_gafm(denoiser: BlindSpotDenoiser) -> None:
-    for head in denoiser.gafm.heads:  # zero-initialised: make the modulation non-trivial
+    """Zero-initialised layers (GAFM heads, the last tail conv over the ring-mean base) made non-trivial."""
+    for head in denoiser.gafm.heads if denoiser.gafm is not None else []:
         torch.nn.init.normal_(head.weight, std=0.3)
         torch.nn.init.normal_(head.bias, std=0.1)
+    torch.nn.init.normal_(denoiser.tail[-1].weight, std=0.3)
 
 
 # ---- blind spot and GAFM ----------------------------------------------------------------------------------------
@@ -50,8 +55,7 @@ def _randomise_gafm(denoiser: BlindSpotDenoiser) -> None:
 def test_blind_spot_output_ignores_its_own_input_pixel(gafm):
     torch.manual_seed(1)
     net = BlindSpotDenoiser(channels=8, num_blocks=4, gafm=gafm, prior_hidden=8).double()
-    if gafm:
-        _randomise_gafm(net)
+    _randomise_gafm(net)
     noisy = torch.rand(1, 3, 21, 21, dtype=torch.double, requires_grad=True)
     prior = torch.rand(1, 3, 21, 21, dtype=torch.double)
     net(noisy, prior)[0, :, 10, 10].sum().backward()
@@ -60,6 +64,24 @@ def test_blind_spot_output_ignores_its_own_input_pixel(gafm):
     for dy, dx in [(0, 1), (1, 0), (0, -1), (-1, 0), (1, 1)]:
         assert grad[10 + dy, 10 + dx] > 0                              # neighbours matter
     assert (grad > 0).sum() > 40                                       # a wide receptive field
+    for y, x in [(0, 0), (0, 20), (20, 7)]:                            # also at borders and corners (padding)
+        noisy.grad = None
+        net(noisy, prior)[0, :, y, x].sum().backward()
+        assert noisy.grad[0, :, y, x].abs().sum().item() == 0.0, (y, x)
+
+
+def test_denoiser_starts_from_the_blind_ring_mean():
+    torch.manual_seed(3)
+    net = BlindSpotDenoiser(channels=8, num_blocks=2, prior_hidden=8)
+    noisy, prior = torch.rand(2, 3, 12, 14), torch.rand(2, 3, 12, 14)
+    base = ring_mean(noisy)
+    torch.testing.assert_close(net(noisy, prior), base)                   # zero-initialised correction
+    torch.testing.assert_close(base[..., 5, 6], noisy[..., 4:7, 5:8].sum((-2, -1)) / 8 - noisy[..., 5, 6] / 8)
+    torch.testing.assert_close(ring_mean(torch.full((1, 3, 5, 5), 0.3)), torch.full((1, 3, 5, 5), 0.3))
+    plain = BlindSpotDenoiser(channels=8, num_blocks=2, prior_hidden=8, base=None)
+    assert not torch.allclose(plain(noisy, prior), base)
+    with pytest.raises(ValueError, match="base"):
+        BlindSpotDenoiser(base="median")
 
 
 @pytest.mark.parametrize("pd_factor", [1, 2])
@@ -80,6 +102,7 @@ def test_irle_denoise_is_blind_with_and_without_pixel_shuffle(pd_factor):
 def test_gafm_starts_as_identity_then_uses_the_gain_prior():
     torch.manual_seed(2)
     with_gafm = BlindSpotDenoiser(channels=8, num_blocks=2, gafm=True, prior_hidden=8)
+    torch.nn.init.normal_(with_gafm.tail[-1].weight, std=0.3)           # a non-trivial correction, GAFM still zero
     plain = BlindSpotDenoiser(channels=8, num_blocks=2, gafm=False)
     plain.load_state_dict({k: v for k, v in with_gafm.state_dict().items() if not k.startswith("gafm.")})
     noisy, prior = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
@@ -181,7 +204,7 @@ def test_stage2_outputs_train_only_the_denoiser():
                                model.extract_structure(out["enhanced_noisy"], out["gain"]).detach())
     (out["output"] - out["blind_spot_target"]).abs().mean().backward()
     assert all(p.grad is None for p in list(model.illumination.parameters()) + list(model.structure.parameters()))
-    assert model.denoiser.head.weight.grad.abs().sum() > 0
+    assert model.denoiser.tail[-1].weight.grad.abs().sum() > 0                 # the (zero-initialised) correction
     torch.testing.assert_close(out["output"], model.denoise(out["blind_spot_target"], out["gain"], 2))
 
 
@@ -315,6 +338,72 @@ def test_engine_training_is_identical_whatever_the_reference(tmp_path):
     assert strip(logs[0]) == strip(logs[1]) and len(logs[0]) == 4
 
 
+def _write_pairs(folder: Path, n: int, write_high) -> list[tuple[Path, Path]]:
+    pairs = []
+    for i in range(n):
+        low, high = folder / "low" / f"{i}.png", folder / "high" / f"{i}.png"
+        write_image(low, _texture(h=72, w=80, seed=i)[0])
+        high.parent.mkdir(parents=True, exist_ok=True)
+        write_high(high, i)
+        pairs.append((low, high))
+    return pairs
+
+
+def _config_without_assets(original):
+    def load(method: str, profile: str, variant: str | None = None) -> dict:
+        cfg = original(method, profile, variant)
+        for stage in filter(None, cfg["stages"].values()):
+            for loss in stage["losses"]:
+                if loss["type"] == "IlluminationAlignedPerceptualLoss":
+                    loss["weights"] = "random"  # no offline assets needed in this test
+            stage["train"].update(iterations=4, log_every=1)  # room for a (forbidden) validation before the end
+        return cfg
+    return load
+
+
+def test_recipe_never_reads_the_reference_and_keeps_the_last_weights(tmp_path, monkeypatch):
+    """The notebook's path (``train_method``, smoke config): the training pairs' 'high' files are not even images
+    (reading one would fail), and two runs with different validation references give bit-identical weights,
+    those of the last iteration: validation runs only after the last step, so references never select weights."""
+    monkeypatch.setattr(recipes, "load_method_config", _config_without_assets(recipes.load_method_config))
+    train_pairs = _write_pairs(tmp_path / "train", 4, lambda path, i: path.write_bytes(b"not an image"))
+    val_lows = [low for low, _ in _write_pairs(tmp_path / "val_low", 2, lambda path, i: None)]
+    profile = load_profile("smoke")
+    fingerprints = []
+    for run_index in (1, 2):
+        g = torch.Generator().manual_seed(run_index)
+        highs = _write_pairs(tmp_path / f"val{run_index}", 2,
+                             lambda path, i: write_image(path, torch.rand(3, 72, 80, generator=g)))
+        data = recipes.TrainingData("test", train_pairs, [(lo, hi) for lo, (_, hi) in zip(val_lows, highs)])
+        torch.manual_seed(0)  # train_method builds the model before the engine seeds: same initial weights
+        run = recipes.train_method("irle", profile, tmp_path / f"runs{run_index}", data=data)
+        for stage, result in run.stages.items():
+            planned = run.config["stages"][stage]["train"]["iterations"]
+            assert result.iterations_done == planned and result.stopped_reason == "completed"
+            log = pd.read_csv(result.log_path)
+            assert log["val_psnr"].notna().tolist() == [False] * (len(log) - 1) + [True], stage
+            assert result.best_iteration == planned                       # the only validation: the last step
+        last = load_checkpoint(run.stages["stage2"].last_checkpoint)["model"]
+        assert all(torch.equal(v, last[k]) for k, v in run.model.state_dict().items())
+        fingerprints.append(recipes.model_fingerprint(run.model))
+    assert fingerprints[0] == fingerprints[1]
+
+
+@pytest.mark.parametrize("profile", ["paper", "quick", "smoke"])
+def test_checkpoint_selection_is_reference_free_in_every_profile(profile):
+    """No periodic validation (``eval.every`` null) in any stage or variant: the engine keeps the last weights."""
+    cfg = _config(profile)
+    for name in [None, *sorted(VARIANTS)]:
+        merged = deep_merge(cfg, cfg["variants"][name]) if name else cfg
+        for stage_name, stage in merged["stages"].items():
+            if stage is None:
+                continue
+            assert "eval" in stage and stage["eval"]["every"] is None, (name, stage_name)
+            assert "val_every" not in stage["train"], (name, stage_name)
+            engine = recipes._engine_config(merged, stage, load_profile(profile), 1.0)
+            assert engine["train"]["val_every"] is None, (name, stage_name)
+
+
 def _steps_reduce_loss(model: IRLE, stage: str, params: list[torch.nn.Parameter], steps: int = 25) -> tuple:
     losses = build_loss_set(_loss_configs(stage))
     low = _texture(b=2, h=32, w=32, seed=7)
@@ -345,7 +434,15 @@ def test_a_few_self_supervised_steps_decrease_the_loss():
     model.requires_grad_(False)
     model.denoiser.requires_grad_(True)
     start, end = _steps_reduce_loss(model, "stage2", list(model.denoiser.parameters()))
-    assert end < 0.8 * start
+    assert end < start                                  # the blind ring-mean start is already a good predictor ...
+    plain = _tiny(denoiser={"base": None})
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("denoiser.")},
+                          strict=False)                 # same stage 1, randomly initialised denoiser
+    plain.requires_grad_(False)
+    plain.denoiser.requires_grad_(True)
+    plain_start, plain_end = _steps_reduce_loss(plain, "stage2", list(plain.denoiser.parameters()))
+    assert plain_end < 0.8 * plain_start                # ... a randomly initialised output learns from far away
+    assert start < 0.5 * plain_start
 
 
 # ---- configs ---------------------------------------------------------------------------------------------------------
@@ -400,8 +497,10 @@ def test_profile_configs_differ_from_paper_only_in_budgets_and_sizes(profile):
 
 @pytest.mark.parametrize("profile", ["paper", "quick", "smoke"])
 def test_variants_merge_build_and_never_name_the_reference(profile):
+    from llie_core.losses import import_loss_modules
     from llie_core.losses.registry import LOSSES
 
+    import_loss_modules()  # register every loss (independent of the tests that ran before)
     cfg = _config(profile)
     for name in sorted(VARIANTS):
         merged = deep_merge(cfg, cfg["variants"][name])

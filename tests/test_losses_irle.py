@@ -57,6 +57,28 @@ def test_iap_is_invariant_to_the_illumination_of_the_reference(iap_random):
     assert iap_random(8 * x, x) < 1e-6                                   # same structure, brighter: ~0
 
 
+def test_local_alignment_removes_a_spatially_varying_illumination_shift(iap_random):
+    """The enhancement applies a smooth, spatially varying gain; only the local alignment is blind to it."""
+    x = _texture(b=1, h=64, w=96, seed=1) * 0.1
+    xx = torch.linspace(0, 1, 96).view(1, 1, 1, 96)
+    gain = 2.0 + 10.0 * xx ** 2 * torch.tensor([1.0, 0.8, 1.2]).view(1, 3, 1, 1)  # smooth, 2x..14x, coloured
+    local = IlluminationAlignedPerceptualLoss(layers=("relu1_2", "relu2_2"), weights="random", downsample=1,
+                                              align="local", align_sigma=8.0)
+    channel = IlluminationAlignedPerceptualLoss(layers=("relu1_2", "relu2_2"), weights="random", downsample=1,
+                                                align="channel")
+    local.vgg.load_state_dict(iap_random.vgg.state_dict())
+    channel.vgg.load_state_dict(iap_random.vgg.state_dict())
+    enhanced = gain * x
+    flipped = 5 * x.flip(-1)
+    assert local(enhanced, x) < 0.1 * channel(enhanced, x)               # channel alignment sees the gain field
+    assert local(enhanced, x) < 0.05 * local(flipped, x)                 # ... while structure still counts
+    torch.testing.assert_close(local(enhanced, 0.3 * x), local(enhanced, x), rtol=1e-4, atol=1e-6)
+    aligned = align_illumination(enhanced, x, "local", sigma=8.0)
+    assert (aligned - enhanced).abs().mean() < 0.05 * enhanced.mean()
+    with pytest.raises(ValueError, match="align"):
+        align_illumination(enhanced, x, "patch")
+
+
 def test_iap_is_sensitive_to_structure(iap_random):
     x = _texture(seed=1) * 0.1
     same = iap_random(6 * x, x)
@@ -94,7 +116,7 @@ def test_iap_options_validate():
     with pytest.raises(ValueError, match="weights"):
         VGG16Features(weights="pretrained")
     with pytest.raises(ValueError, match="align"):
-        IlluminationAlignedPerceptualLoss(align="local", weights="random")
+        IlluminationAlignedPerceptualLoss(align="patch", weights="random")
     with pytest.raises(ValueError, match="layer_weights"):
         IlluminationAlignedPerceptualLoss(layers=("relu1_2",), layer_weights=(1.0, 2.0), weights="random")
     vgg = VGG16Features(("relu2_2", "relu1_2"), weights="random")
@@ -114,6 +136,21 @@ def test_sisc_tolerates_a_one_pixel_shift_unlike_l1():
         assert _l1(shifted, s) > 0.4 * _l1(other, s)
     no_shift = ShiftInvariantSpectralCorrelationLoss(max_shift=0, amplitude_weight=0.0)
     assert no_shift(torch.roll(s, 1, dims=-1), s) > 3 * sisc(torch.roll(s, 1, dims=-1), s)
+
+
+def test_sisc_tolerates_a_one_pixel_shift_unlike_the_spatial_subsampling_loss():
+    """The spatial baseline (Neighbor2Neighbor's MSE between sub-images) counts a 1-px offset as error."""
+    s, other = _texture(), _texture(seed=5)
+    spatial = NeighborSubsamplingLoss(gamma=0.0)
+    zeros = torch.zeros_like(s)
+    sisc = ShiftInvariantSpectralCorrelationLoss()
+    for dims in (-1, -2):
+        shifted = torch.roll(s, 1, dims=dims)
+        spatial_ratio = spatial(shifted, s, zeros, zeros) / spatial(other, s, zeros, zeros)
+        assert spatial_ratio > 0.25                                         # a shift costs a quarter of "unrelated"
+        assert sisc(shifted, s) / sisc(other, s) < 0.25 * spatial_ratio      # SISC: a small fraction of that
+    two_px = torch.roll(s, 2, dims=-1)                                      # beyond max_shift=1: penalised
+    assert ShiftInvariantSpectralCorrelationLoss(amplitude_weight=0.0)(two_px, s) > 3 * sisc(torch.roll(s, 1, -1), s)
 
 
 def test_sisc_does_not_reward_blur_under_misalignment_while_l1_does():

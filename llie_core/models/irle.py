@@ -22,6 +22,9 @@ Pipeline (our design):
   (``irle_blindspot.py``), denoises the stage-1 output; trained with the blind-spot objective (output vs its own
   input, ``blind_spot_target``), which the blind spot makes non-trivial.
 
+Training protocol (configs): ``training: self_supervised`` (the recipes hide ``high`` from the model and the
+losses) and reference-free checkpoint selection (``eval: {every: null}``: each stage keeps its last weights).
+
 ASSUMPTIONS (model level):
 
 * Illumination predicted at 1/``downsample`` resolution (area pooling of the input and its max channel, in the
@@ -160,7 +163,7 @@ class IRLE(nn.Module):
         illumination: ``IlluminationNet`` kwargs (channels, num_layers, downsample, per_channel,
             min_illumination, init_illumination).
         structure: ``StructureNet`` kwargs (channels, num_blocks); ``None``: stage-1 output = low * gain.
-        denoiser: ``BlindSpotDenoiser`` kwargs (channels, num_blocks, gafm, prior_hidden); ``None``: no stage 2
+        denoiser: ``BlindSpotDenoiser`` kwargs (channels, num_blocks, gafm, prior_hidden, base); ``None``: no stage 2
             (the output is the stage-1 output, the "no denoiser" ablation).
         pseudo_gt: ``LocalExposurePseudoGT`` kwargs.
         train_pd_factor: pixel-shuffle downsampling factor applied to the denoiser's input in ``stage2_outputs``.

@@ -1,0 +1,295 @@
+"""Analyses behind the IRLE figures of ``notebooks/14_irle.ipynb`` (He et al. 2026, arXiv 2605.28605).
+
+* :func:`internal_references`: the internal physical reference (local exposure-simulated pseudo GT) next to what
+  the network makes of the input: self-estimated illumination L, gain prior 1/L, low * gain, its low-pass (the
+  quantity the pseudo-GT loss compares), the stage-1 and the final output (figure ``irle_internal_references``).
+* :func:`gafm_modulation`: how strongly GAFM modulates the blind-spot features at each pixel (mean ``|gamma|`` and
+  ``|beta|`` over channels and modulated layers), to put next to the gain map.
+* :func:`noise_by_brightness`: residual noise and error of an output per bin of local input brightness
+  (figure ``irle_gafm_regions``: with and without GAFM; the paper's claim is that GAFM helps in the darkest
+  regions, where the gain, hence the amplified noise, is largest).
+* :func:`texture_box` / :func:`high_frequency_ratio`: the zoom window and a blur/noise indicator for the SISC vs
+  spatial sub-sampling comparison (figure ``irle_sisc_vs_spatial``).
+* :func:`shared_images` (honesty guard: no training image is a test image) and :func:`benchmark_table` (the
+  ``irle_main_table`` layout: reported rows, measured rows, one ``not run`` row per absent set).
+
+Definitions (ours; the paper's figures are described but their procedures are not public):
+
+* local brightness = Rec. 601 luma of the *input* blurred by a Gaussian of ``sigma`` px (8: the pseudo-GT
+  low-pass), the quantity the gain depends on;
+* residual = ``output - align(reference)`` where ``align`` rescales the reference to the output's local
+  brightness and colour (``illumination_aligned_perceptual.align_illumination``, mode ``local``): what remains
+  is structure lost or added and noise, not the global exposure/colour difference. Residual *noise* is its
+  high-pass part (minus a Gaussian blur of ``noise_sigma`` px), reported as a root mean square per bin; the
+  *error* is the mean absolute residual. Without a reference the high-pass of the output itself is used (texture
+  then counts as noise; only for unpaired images).
+* bins are brightness quantiles pooled over all images (equal pixel counts), the same edges for every model.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from llie_core.losses.illumination_aligned_perceptual import align_illumination
+from llie_core.provenance import sha256_file
+from llie_core.reporting import display_name
+from llie_core.models.irle import IRLE
+from llie_core.models.irle_blindspot import BlindSpotDenoiser
+from llie_core.models.irle_pseudo_gt import gaussian_blur, luminance
+
+BRIGHTNESS_SIGMA = 8.0
+NOISE_SIGMA = 2.0
+REFERENCE_PANELS = ("input", "illumination", "gain", "pseudo_gt", "enhanced_lowpass", "stage1_output", "output")
+PANEL_TITLES = {"input": "input (low)", "illumination": "illumination L", "gain": "gain prior 1/L (log2)",
+                "pseudo_gt": "pseudo GT (internal reference)", "enhanced_lowpass": "low-pass(low x gain)",
+                "stage1_output": "stage-1 output", "output": "output (stage 2)", "reference": "reference (not used)",
+                "gafm": "GAFM modulation"}
+
+
+# ------------------------------------------------------------------------------------------------ references
+@torch.no_grad()
+def internal_references(model: IRLE, low: Tensor) -> dict[str, Tensor]:
+    """Every map of :data:`REFERENCE_PANELS` (plus ``enhanced_noisy`` and ``gafm``) for a (1, 3, H, W) input."""
+    was_training = model.training
+    model.eval()
+    parts = model.analysis(low)
+    model.train(was_training)
+    parts["input"] = low
+    parts["enhanced_lowpass"] = model.pseudo_gt.lowpass(parts["enhanced_noisy"]).clamp(0, 1)
+    parts["gafm"] = gafm_modulation(model.denoiser, torch.log(parts["gain"]))
+    return parts
+
+
+@torch.no_grad()
+def gafm_modulation(denoiser: BlindSpotDenoiser | None, log_gain: Tensor) -> Tensor:
+    """(B, 1, H, W) mean of ``|gamma| + |beta|`` over channels and modulated layers; zeros without GAFM."""
+    if denoiser is None or denoiser.gafm is None:
+        return log_gain.new_zeros(log_gain.shape[0], 1, *log_gain.shape[2:])
+    embedding = denoiser.gafm.embed(log_gain)
+    maps = []
+    for index in range(len(denoiser.gafm.heads)):
+        gamma, beta = denoiser.gafm.modulation(embedding, index)
+        maps.append((gamma.abs() + beta.abs()).mean(dim=1, keepdim=True))
+    return torch.stack(maps).mean(dim=0)
+
+
+def panel_image(name: str, value: Tensor) -> tuple[np.ndarray, str | None]:
+    """``(array, colormap)`` to show one map: RGB images as they are, illumination as its channel mean, the gain
+    as log2 of its channel mean, GAFM modulation as a scalar map."""
+    if name == "gain":
+        return torch.log2(value.mean(dim=1))[0].cpu().numpy(), "magma"
+    if name in ("illumination", "gafm"):
+        return value.mean(dim=1)[0].cpu().numpy(), "gray" if name == "illumination" else "viridis"
+    return value[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy(), None
+
+
+def plot_internal_references(rows: Sequence[Mapping[str, Tensor]], names: Sequence[str],
+                             panels: Sequence[str] = (*REFERENCE_PANELS, "reference"), cell: float = 2.3
+                             ) -> plt.Figure:
+    """One row per image, one column per panel (absent panels, e.g. ``reference`` of unpaired images, blank);
+    scalar maps get a colour bar."""
+    fig, axes = plt.subplots(len(rows), len(panels), figsize=(cell * len(panels), cell * 0.75 * len(rows)),
+                             squeeze=False)
+    for i, (row, label) in enumerate(zip(rows, names)):
+        for j, panel in enumerate(panels):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(PANEL_TITLES.get(panel, panel), fontsize=8)
+            if j == 0:
+                ax.set_ylabel(label, fontsize=7)
+            if panel not in row:
+                ax.axis("off")
+                continue
+            image, cmap = panel_image(panel, row[panel])
+            shown = ax.imshow(image, cmap=cmap)
+            if cmap is not None:
+                fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------ noise by brightness
+def local_brightness(low: Tensor, sigma: float = BRIGHTNESS_SIGMA) -> Tensor:
+    """(B, 1, H, W) luma of the input blurred by a Gaussian of ``sigma`` px."""
+    return luminance(gaussian_blur(low, sigma))
+
+
+def residual_maps(output: Tensor, reference: Tensor | None = None, noise_sigma: float = NOISE_SIGMA,
+                  align_sigma: float = BRIGHTNESS_SIGMA) -> tuple[Tensor, Tensor]:
+    """``(squared high-pass residual, absolute residual)``, each (B, 1, H, W) averaged over channels (see the
+    module docstring; without ``reference`` the residual is the output's own high-pass)."""
+    if reference is None:
+        residual = output - gaussian_blur(output, noise_sigma)
+        return residual.pow(2).mean(dim=1, keepdim=True), residual.abs().mean(dim=1, keepdim=True)
+    residual = output - align_illumination(output, reference, "local", sigma=align_sigma)
+    high = residual - gaussian_blur(residual, noise_sigma)
+    return high.pow(2).mean(dim=1, keepdim=True), residual.abs().mean(dim=1, keepdim=True)
+
+
+def brightness_edges(lows: Sequence[Tensor], bins: int = 8, sigma: float = BRIGHTNESS_SIGMA) -> np.ndarray:
+    """``bins + 1`` quantile edges of the local brightness pooled over ``lows`` (equal pixel counts)."""
+    pooled = torch.cat([local_brightness(low, sigma).flatten() for low in lows]).double().numpy()
+    edges = np.quantile(pooled, np.linspace(0, 1, bins + 1))
+    edges[0], edges[-1] = -np.inf, np.inf
+    return edges
+
+
+def noise_by_brightness(lows: Sequence[Tensor], outputs: Sequence[Tensor],
+                        references: Sequence[Tensor | None] | None = None, edges: np.ndarray | None = None,
+                        bins: int = 8, sigma: float = BRIGHTNESS_SIGMA, noise_sigma: float = NOISE_SIGMA
+                        ) -> pd.DataFrame:
+    """Per brightness bin: ``bin, brightness`` (median local brightness), ``pixels``, ``noise_rms`` (root mean
+    square of the high-pass residual) and ``abs_error`` (mean absolute residual), pooled over the images."""
+    if len(lows) != len(outputs) or (references is not None and len(references) != len(lows)):
+        raise ValueError(f"need one output (and reference) per input, got {len(lows)} inputs, {len(outputs)} "
+                         f"outputs and {None if references is None else len(references)} references")
+    edges = brightness_edges(lows, bins, sigma) if edges is None else np.asarray(edges)
+    refs = references if references is not None else [None] * len(lows)
+    brightness, noise, error = [], [], []
+    for low, out, ref in zip(lows, outputs, refs):
+        if out.shape != low.shape:
+            raise ValueError(f"output shape {tuple(out.shape)} != input shape {tuple(low.shape)}")
+        squared, absolute = residual_maps(out, ref, noise_sigma, sigma)
+        brightness.append(local_brightness(low, sigma).flatten())
+        noise.append(squared.flatten())
+        error.append(absolute.flatten())
+    b, n, e = (torch.cat(v).double().numpy() for v in (brightness, noise, error))
+    index = np.clip(np.searchsorted(edges, b, side="right") - 1, 0, len(edges) - 2)
+    rows = []
+    for k in range(len(edges) - 1):
+        inside = index == k
+        if not inside.any():
+            continue
+        rows.append({"bin": k, "brightness": float(np.median(b[inside])), "pixels": int(inside.sum()),
+                     "noise_rms": float(np.sqrt(n[inside].mean())), "abs_error": float(e[inside].mean())})
+    return pd.DataFrame(rows)
+
+
+def noise_curves(enhancers: Mapping[str, Callable[[Tensor], Tensor]], lows: Sequence[Tensor],
+                 references: Sequence[Tensor | None] | None = None, bins: int = 8) -> pd.DataFrame:
+    """:func:`noise_by_brightness` of every enhancer on the same inputs and bin edges, with a ``model`` column."""
+    edges = brightness_edges(lows, bins)
+    frames = []
+    with torch.no_grad():
+        for name, enhance in enhancers.items():
+            outputs = [enhance(low) for low in lows]
+            frames.append(noise_by_brightness(lows, outputs, references, edges).assign(model=name))
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_noise_by_brightness(curves: pd.DataFrame, title: str = "") -> plt.Figure:
+    """Two panels against local input brightness (log axis): residual noise RMS and mean absolute error."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for model, rows in curves.groupby("model", sort=False):
+        for ax, column in zip(axes, ("noise_rms", "abs_error")):
+            ax.plot(rows["brightness"], rows[column], marker="o", label=model)
+    axes[0].set(ylabel="residual noise RMS (high-pass)", title="residual noise by local brightness")
+    axes[1].set(ylabel="mean |output - aligned reference|", title="error by local brightness")
+    for ax in axes:
+        ax.set(xscale="log", xlabel="local input brightness (luma, blurred)")
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------ zooms
+def texture_box(image: Tensor, size: int = 96, sigma: float = NOISE_SIGMA) -> tuple[int, int, int, int]:
+    """``(top, left, height, width)`` of the ``size`` x ``size`` window (clipped to the image) with the most
+    high-frequency energy of ``image`` (a reference), searched on a stride of ``size // 4``."""
+    h, w = image.shape[-2:]
+    size_h, size_w = min(size, h), min(size, w)
+    detail = (luminance(image) - luminance(gaussian_blur(image, sigma))).pow(2)
+    stride = max(1, min(size_h, size_w) // 4)
+    energy = torch.nn.functional.avg_pool2d(detail, (size_h, size_w), stride=stride)[0, 0]
+    flat = int(torch.argmax(energy))
+    top, left = divmod(flat, energy.shape[1])
+    return top * stride, left * stride, size_h, size_w
+
+
+def crop(image: Tensor, box: tuple[int, int, int, int]) -> Tensor:
+    top, left, height, width = box
+    return image[..., top:top + height, left:left + width]
+
+
+def high_frequency_ratio(output: Tensor, reference: Tensor, sigma: float = NOISE_SIGMA) -> float:
+    """High-pass energy of ``output`` over that of the reference aligned to it (1 = as much detail as the
+    reference; below 1 = blurred, above 1 = noise or ringing added)."""
+    aligned = align_illumination(output, reference, "local")
+    energy = lambda x: float((x - gaussian_blur(x, sigma)).pow(2).mean())  # noqa: E731
+    return energy(output) / max(energy(aligned), 1e-12)
+
+
+def plot_zoomed(columns: Mapping[str, Sequence[Tensor]], boxes: Sequence[tuple[int, int, int, int]],
+                references: Sequence[Tensor] | None = None, row_labels: Sequence[str] = (), cell: float = 2.2
+                ) -> plt.Figure:
+    """Crops ``boxes[i]`` of every column's image ``i``; with ``references``, each crop's title gives its
+    :func:`high_frequency_ratio` to the reference crop (blur < 1 < noise)."""
+    names = list(columns)
+    fig, axes = plt.subplots(len(boxes), len(names), figsize=(cell * len(names), cell * len(boxes)), squeeze=False)
+    for i, box in enumerate(boxes):
+        for j, name in enumerate(names):
+            ax, patch = axes[i, j], crop(columns[name][i], box)
+            ax.imshow(patch[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            title = name if i == 0 else ""
+            if references is not None and name not in ("input", "reference"):
+                title += f"\nHF ratio {high_frequency_ratio(patch, crop(references[i], box)):.2f}"
+            ax.set_title(title, fontsize=7)
+            if j == 0 and i < len(row_labels):
+                ax.set_ylabel(row_labels[i], fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------ tables
+def shared_images(train_files: Iterable[str | os.PathLike], test_files: Iterable[str | os.PathLike]
+                  ) -> list[tuple[str, str]]:
+    """``(training file, test file)`` pairs with byte-identical content (sha256); must be empty for a method
+    that trains on the low images of one split and is evaluated on another."""
+    test_hashes: dict[str, str] = {}
+    for path in test_files:
+        test_hashes.setdefault(sha256_file(path), str(path))
+    return [(str(path), test_hashes[digest]) for path in train_files
+            if (digest := sha256_file(path)) in test_hashes]
+
+
+def short_status(status: str) -> str:
+    """A ``not run`` status without the layouts tried and the how-to-fix advice (``data_prep status`` has them)."""
+    return status.split(" (tried")[0].split(". Fix:")[0].split("; put it under")[0]
+
+
+def benchmark_table(measured: pd.DataFrame, reported: pd.DataFrame, datasets: Sequence[str],
+                    metrics: Sequence[str], profile: str, names: Mapping[str, str] | None = None,
+                    method: str = "irle") -> pd.DataFrame:
+    """Long table ``method, dataset, source, status, <metrics>``, per dataset: the ledger rows of every table of
+    ``reported`` (``source = reported (<paper> <table>)``), the measured rows of every enhancer whose status is
+    ok (``reproduced (<profile>)``), and, when ``method`` could not be run there, one row with its status."""
+    names = dict(names or {})
+    rows: list[dict] = []
+    for dataset in datasets:
+        ledger = reported[reported["dataset"] == dataset]
+        for (paper, table, who), group in ledger.groupby(["paper", "table", "method"], sort=False):
+            values = dict(zip(group["metric"], group["value"]))
+            rows.append({"method": who, "dataset": dataset, "source": f"reported ({paper} {table})",
+                         "status": "reported", **{m: values.get(m, float("nan")) for m in metrics}})
+        here = measured[measured["dataset"] == dataset]
+        for _, row in here[here["status"] == "ok"].iterrows():
+            rows.append({"method": names.get(row["method"], display_name(row["method"])), "dataset": dataset,
+                         "source": f"reproduced ({profile})", "status": "ok",
+                         **{m: row.get(m, float("nan")) for m in metrics}})
+        missing = here[(here["method"] == method) & (here["status"] != "ok")]
+        for _, row in missing.iterrows():
+            rows.append({"method": names.get(method, display_name(method)), "dataset": dataset, "source": "-",
+                         "status": short_status(row["status"]), **{m: float("nan") for m in metrics}})
+    return pd.DataFrame(rows, columns=["method", "dataset", "source", "status", *metrics])
