@@ -341,10 +341,13 @@ def test_paper_text_states_the_recipe(shared_root):
 
 
 def _strip(cfg: dict) -> dict:
+    """The config without what a CPU profile may change: widths, train/eval budgets and the learning rate."""
     out = {k: v for k, v in cfg.items() if k not in ("profile", "variants")}
     out["model"] = {k: v for k, v in cfg["model"].items() if k not in WIDTH_KEYS}
     out["stages"] = {name: {k: v for k, v in stage.items() if k not in ("train", "eval")}
                      for name, stage in cfg["stages"].items()}
+    for stage in out["stages"].values():
+        stage["optim"] = {k: v for k, v in stage["optim"].items() if k != "lr"}
     return out
 
 
@@ -354,8 +357,23 @@ def test_profiles_differ_from_paper_only_in_budgets_and_widths(profile):
     assert cfg["profile"] == profile
     assert _strip(cfg) == _strip(paper)
     assert cfg["variants"] == paper["variants"]
-    assert cfg["stages"]["main"]["train"]["time_budget_s"] <= 600
+    train = cfg["stages"]["main"]["train"]
+    assert train["time_budget_s"] <= 600 and train["iterations"] < paper["stages"]["main"]["train"]["iterations"]
+    expected_lr = {"quick": 1e-3, "smoke": 2e-4}[profile]    # quick: [budget] raise for a short CPU schedule
+    assert cfg["stages"]["main"]["optim"]["lr"] == expected_lr
     assert count_parameters(MODELS.build(dict(cfg["model"]))) < count_parameters(JCRNet()) / 10
+
+
+def test_quick_config_size_is_what_its_header_says():
+    """The quick.yaml header quotes its parameter count and FLOPs at 384x384; keep them true."""
+    from llie_core.complexity import count_flops
+
+    text = (CONFIG_DIR / "quick.yaml").read_text(encoding="utf-8")
+    model = MODELS.build(dict(_config("quick")["model"]))
+    n, flops = count_parameters(model), count_flops(model, (1, 3, 384, 384))
+    assert f"{n:,} instead of 2,115,339 parameters" in text
+    assert f"{flops / 1e9:.1f} instead\n# of 590.5 GFLOPs at 384x384" in text
+    assert count_flops(JCRNet(), (1, 3, 48, 48)) * 64 == pytest.approx(590.5e9, rel=1e-3)   # linear in pixels
 
 
 def test_variants_cover_tables_iii_to_vi():
@@ -364,9 +382,19 @@ def test_variants_cover_tables_iii_to_vi():
     assert all(v.get("description") for v in variants.values())
 
 
+def _storage(t: torch.Tensor) -> tuple:
+    """Identity of a tensor's data (views of one tensor, e.g. two crops of the same output, compare equal)."""
+    return t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride()
+
+
+IMAGE_KEYS = ("output", "stage1", "stage2")     # the images deep supervision may read (not R, not R_F)
+
+
 @pytest.mark.parametrize("variant", [None, *_config("smoke")["variants"]])
-def test_every_variant_builds_and_its_losses_find_their_tensors(variant):
-    """Each variant's loss list reads only tensors its model returns, and never the same tensor twice per type."""
+def test_every_variant_supervises_each_of_its_images_once(variant):
+    """Each variant's losses read only tensors its model returns; every distinct image it returns (final, x_A,
+    x_J) gets Eq. 10 (Charbonnier + 0.05 edge) exactly once: none is missed, none is counted twice through an
+    alias (without IAS x_J *is* the output)."""
     cfg = _config("smoke")
     if variant:
         cfg = deep_merge(cfg, {k: v for k, v in cfg["variants"][variant].items() if k != "description"})
@@ -376,5 +404,17 @@ def test_every_variant_builds_and_its_losses_find_their_tensors(variant):
     losses = build_loss_set(cfg["stages"]["main"]["losses"])
     values = losses({"low": None, "high": high, **outputs})
     assert all(torch.isfinite(v) for v in values.values())
-    read = [(t.loss.__class__.__name__, id(outputs[t.keys()[0]])) for t in losses.terms]
-    assert len(read) == len(set(read))
+    read = [(t.loss.__class__.__name__, t.loss.loss_weight, _storage(outputs[t.keys()[0]])) for t in losses.terms]
+    assert len(read) == len(set(read)), "an image is supervised twice"
+    images = {_storage(outputs[k]) for k in IMAGE_KEYS if k in outputs}
+    if cfg["model"]["ssb"] is False and "stage1" in outputs:
+        images.discard(_storage(outputs["stage1"]))   # w/o SSB: no supervised x_A, by definition of the row
+    expected = {(name, weight, image) for image in images
+                for name, weight in (("CharbonnierLoss", 1.0), ("CharbonnierEdgeLoss", 0.05))}
+    assert set(read) == expected
+
+
+def test_paper_recipe_deep_supervises_both_intermediate_images():
+    stage = _config("paper")["stages"]["main"]
+    read = {(loss["type"], (loss.get("inputs") or ["output"])[0]) for loss in stage["losses"]}
+    assert read == {(t, k) for t in ("CharbonnierLoss", "CharbonnierEdgeLoss") for k in IMAGE_KEYS}

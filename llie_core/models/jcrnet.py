@@ -11,7 +11,8 @@ Three stages (paper §III, Figs. 2-3), each in its own file:
   ``R_F = L2(lambda x_F - D(L1(x_F)))`` (Eq. 7) added to the prediction.
 
 Loss (§III-D, Eqs. 8-10): ``CharbonnierLoss + 0.05 CharbonnierEdgeLoss`` on the final output and, for deep
-supervision, on the stage-1 image (``llie_core/configs/jcrnet/*.yaml``). :meth:`JCRNet.stage_outputs` returns
+supervision, on the intermediate images x_A (FES) and x_J (JRS), equal weights (MPRNet / DGUNet convention; the
+paper does not give the weights) (``llie_core/configs/jcrnet/*.yaml``). :meth:`JCRNet.stage_outputs` returns
 ``{'output', 'stage1', 'stage2', 'illumination', 'ias_residual'}`` (keys of disabled stages omitted);
 :meth:`JCRNet.forward` returns the enhanced image only (what evaluation and complexity counting call).
 
@@ -41,8 +42,12 @@ Assumptions (not stated in the paper; all configurable):
   3 x 64 features are concatenated for R, which predicts a 3-channel illumination.
 * "w/o l_m": the SFT layers are removed; E and the condition net then have no consumer and are removed too.
 * "w/o SSB": x_A comes from a plain conv ``to_image(f) + x_r``; the recipe drops the stage-1 supervision.
-* IAS: x_F = conv3x3 + PReLU (-> 64) of the squeeze-excitation-calibrated concatenation of the CAB features of
-  the Eq. 1 step from the JRS output (released stage 7) and the SSB features; lambda is a learned scalar
+* IAS: "the original image and the output of the previous stage are employed as the input ... the features in
+  the two input feature maps are concatenated, calibrated, and integrated" (§III-C). The two feature maps are the
+  FES (SSB) features of the input image and the CAB features of the previous stage's output after the Eq. 1 step
+  towards the input (released stage 7); x_F = conv3x3 + PReLU (-> 64) of their squeeze-excitation-calibrated
+  concatenation (without FES only the second map exists). Eq. 1's res_k are "a 3x3 convolution and a PReLU";
+  the released residual blocks (conv, PReLU, conv, skip; 3 -> 64 -> 3) are used. lambda is a learned scalar
   (init 1); R_F and x_F are mapped to images by two conv3x3 (``tail``, ``residual_tail``);
   ``output = x + tail(x_F) + residual_tail(R_F)``.
 * Eq. 6 uses ``eps = 1e-5`` (the code's commented ``input / (latent + 0.00001)``).
@@ -53,9 +58,10 @@ Assumptions (not stated in the paper; all configurable):
 
 Size (defaults): 2,115,339 parameters = 2.017 M in the 2^20 convention (+0.4% vs the 2.01 M of Table VII) or
 2.115 M SI (+5.2%); FES 300,249, JRS 1,585,926 (branches 624,771, R 961,155), IAS 229,164. The paper states no
-per-stage widths or counting convention. FLOPs at 384x384: 590.5 G (295.3 G multiply-adds) vs 219.74 G reported:
-every JRS layer runs at full resolution, so the widths that match the parameter count cost more than the paper
-counts (it may count differently, e.g. leave out the per-channel branches). The released code's structure has
+per-stage widths or counting convention. FLOPs at 384x384: 590.5 G (295.3 G multiply-adds) vs 219.74 G reported,
+more even if the paper counted multiply-adds: every JRS layer runs at full resolution (the JRS is 466 G, 79%, of
+the total; R alone 283 G), so the widths that match the parameter count cost more than the paper counts (it may
+count differently, e.g. leave out the per-channel branches). ``analysis.jcrnet.stage_breakdown`` measures this. The released code's structure has
 1,599,900 parameters (its proposed torch key listing, including unused layers).
 """
 from __future__ import annotations

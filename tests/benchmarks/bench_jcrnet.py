@@ -1,6 +1,7 @@
 """JCRNet CPU figures: parameters and FLOPs (``llie_core/complexity.py``) beside Table VII, one training step
-(Charbonnier + 0.05 edge on the output and the stage-1 image, Adam) and no-grad inference at 600x400 and 384x384,
-for the paper widths and the quick (small) configuration.
+(the config's loss list: Charbonnier + 0.05 edge on the output and the intermediate images x_A and x_J, Adam) and
+no-grad inference at 600x400 and 384x384, for the paper widths and the quick (small) configuration.
+``bench_complexity.py`` measures every implemented model in one run.
 
 Run: ``.venv/bin/python tests/benchmarks/bench_jcrnet.py [--threads 2] [--repeats 3] [--skip-paper-step]``.
 Table VII (paper, GPU): 2.01 M parameters, 219.74 G FLOPs at 384x384 (FLOPs or MACs not stated), 5.99 FPS.
@@ -15,30 +16,29 @@ import yaml
 from bench_frlie import median_seconds  # same folder: sys.path[0] when run as a script
 
 from llie_core.complexity import count_flops, count_parameters
-from llie_core.losses.charbonnier import CharbonnierLoss
-from llie_core.losses.edge_loss import CharbonnierEdgeLoss
+from llie_core.losses.registry import LossSet, build_loss_set
 from llie_core.models.jcrnet import JCRNet
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "llie_core" / "configs" / "jcrnet"
 
 
-def model_config(profile: str) -> dict:
-    cfg = yaml.safe_load((CONFIG_DIR / f"{profile}.yaml").read_text(encoding="utf-8"))["model"]
-    return {k: v for k, v in cfg.items() if k != "type"}
+def load_config(profile: str) -> dict:
+    return yaml.safe_load((CONFIG_DIR / f"{profile}.yaml").read_text(encoding="utf-8"))
 
 
-def train_step(model: JCRNet, optimizer: torch.optim.Optimizer, low: torch.Tensor, high: torch.Tensor) -> None:
-    char, edge = CharbonnierLoss(), CharbonnierEdgeLoss(0.05)
+def train_step(model: JCRNet, losses: LossSet, optimizer: torch.optim.Optimizer, low: torch.Tensor,
+               high: torch.Tensor) -> None:
     optimizer.zero_grad()
-    out = model.stage_outputs(low)
-    loss = sum(char(out[k], high) + edge(out[k], high) for k in ("output", "stage1"))
+    loss = sum(losses({"low": low, "high": high, **model.stage_outputs(low)}).values())
     loss.backward()
     optimizer.step()
 
 
 def report(profile: str, batch: int, patch: int, repeats: int, step: bool) -> None:
     torch.manual_seed(0)
-    model = JCRNet(**model_config(profile))
+    cfg = load_config(profile)
+    model = JCRNet(**{k: v for k, v in cfg["model"].items() if k != "type"})
+    losses = build_loss_set(cfg["stages"]["main"]["losses"])
     n = count_parameters(model)
     parts = {name: count_parameters(getattr(model, name)) for name in ("fes", "jrs", "ias")}
     flops = {size: count_flops(model, (1, 3, *size)) / 1e9 for size in ((384, 384), (400, 600))}
@@ -50,7 +50,7 @@ def report(profile: str, batch: int, patch: int, repeats: int, step: bool) -> No
         model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=2e-4)
         low, high = torch.rand(batch, 3, patch, patch), torch.rand(batch, 3, patch, patch)
-        med, low_t = median_seconds(lambda: train_step(model, optimizer, low, high), repeats)
+        med, low_t = median_seconds(lambda: train_step(model, losses, optimizer, low, high), repeats)
         print(f"  train step {batch}x3x{patch}x{patch}: median {med:.3f} s (min {low_t:.3f})")
     model.eval()
     for h, w in ((400, 600), (384, 384)):

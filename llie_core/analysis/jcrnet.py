@@ -1,0 +1,428 @@
+"""Computations behind the JCRNet notebook's figures and side tables (``notebooks/11_jcrnet.ipynb``).
+
+* Fig. 11 (colour histograms of enhanced images): :func:`colour_histograms`, :func:`histogram_distances`
+  (1-D earth mover's distance per channel to the reference), :func:`histogram_figure`.
+* Fig. 12 (distributions of BRISQUE / NIQE over datasets): :func:`metric_distributions`,
+  :func:`distribution_figure`.
+* Figs. 13, 14, 16 (ablation visuals with residual maps): :func:`residual_map`, :func:`with_residuals`,
+  :func:`add_captions`, :func:`stack_figures`.
+* Fig. 15 (LPIPS "spatial distance" heatmaps with and without the JRS): :func:`spatial_lpips`,
+  :func:`lpips_heatmaps`, :func:`heatmap_figure`; the network is the offline LPIPS of
+  :func:`llie_core.metrics.lpips_metric.build_lpips` with ``spatial=True``.
+* Table VII (parameters, FLOPs, FPS): :func:`implemented_models`, :func:`complexity_table` (one
+  :func:`llie_core.complexity.complexity_row` per model, built one at a time) and :func:`table7`.
+* Tables VIII-IX (phone video frames, saliency detection): the data and the saliency model are not available; the
+  saliency pipeline's first step, enhancing the given images and saving them, is :func:`enhance_images`.
+* Paper tables next to reproduced rows, with "not run" rows for absent data: :func:`paper_table`.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+CHANNELS = ("R", "G", "B")
+CHANNEL_COLOURS = ("tab:red", "tab:green", "tab:blue")
+REFERENCE = "reference"
+
+
+# ------------------------------------------------------------------------------------------ Fig. 11
+def colour_histograms(images: Mapping[str, Tensor], bins: int = 64) -> pd.DataFrame:
+    """Per-channel histograms (densities summing to 1) of 8-bit-quantised images in [0, 1].
+
+    ``images``: ``{label: (1,3,H,W) or (3,H,W) tensor}``. Returns ``label, channel, bin, left, right, density``.
+    """
+    if bins < 1:
+        raise ValueError(f"bins must be >= 1, got {bins}")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = []
+    for label, image in images.items():
+        array = _chw(image)
+        quantised = np.round(np.clip(array, 0.0, 1.0) * 255.0) / 255.0
+        for c, channel in enumerate(CHANNELS):
+            counts, _ = np.histogram(quantised[c], bins=edges)
+            density = counts / max(counts.sum(), 1)
+            rows += [{"label": label, "channel": channel, "bin": i, "left": edges[i], "right": edges[i + 1],
+                      "density": float(d)} for i, d in enumerate(density)]
+    return pd.DataFrame(rows)
+
+
+def histogram_distances(hists: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
+    """Earth mover's distance (in intensity units, [0, 1]) between each label's channel histogram and the
+    reference's: ``sum |CDF - CDF_ref| * bin width``. Returns ``label, R, G, B, mean`` (reference excluded)."""
+    if reference not in set(hists["label"]):
+        raise KeyError(f"no {reference!r} histogram; labels: {sorted(set(hists['label']))}")
+
+    def cdf(label: str, channel: str) -> tuple[np.ndarray, np.ndarray]:
+        part = hists[(hists["label"] == label) & (hists["channel"] == channel)].sort_values("bin")
+        return np.cumsum(part["density"].to_numpy()), (part["right"] - part["left"]).to_numpy()
+
+    rows = []
+    for label in dict.fromkeys(hists["label"]):
+        if label == reference:
+            continue
+        row: dict[str, Any] = {"label": label}
+        for channel in CHANNELS:
+            ours, width = cdf(label, channel)
+            ref, _ = cdf(reference, channel)
+            row[channel] = float(np.sum(np.abs(ours - ref) * width))
+        row["mean"] = float(np.mean([row[c] for c in CHANNELS]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def histogram_figure(hists: pd.DataFrame, distances: pd.DataFrame | None = None, title: str = "") -> plt.Figure:
+    """One panel per label with its R, G, B histograms (Fig. 11); the EMD to the reference in the panel title."""
+    labels = list(dict.fromkeys(hists["label"]))
+    emd = {} if distances is None else dict(zip(distances["label"], distances["mean"]))
+    cols = min(4, len(labels))
+    rows = -(-len(labels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.3 * rows), squeeze=False, sharex=True)
+    for ax in axes.flat[len(labels):]:
+        ax.axis("off")
+    for ax, label in zip(axes.flat, labels):
+        for channel, colour in zip(CHANNELS, CHANNEL_COLOURS):
+            part = hists[(hists["label"] == label) & (hists["channel"] == channel)].sort_values("bin")
+            centres = (part["left"] + part["right"]) / 2
+            ax.plot(centres, part["density"], color=colour, lw=1)
+            ax.fill_between(centres, part["density"], color=colour, alpha=0.12)
+        ax.set_title(label + (f" (EMD {emd[label]:.3f})" if label in emd else ""), fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title or "colour histograms (EMD: mean over R, G, B of the distance to the reference)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ Fig. 12
+def metric_distributions(measured: pd.DataFrame, metrics: Sequence[str] = ("brisque", "niqe"),
+                         methods: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per-dataset means of ``metrics`` per method (rows with status ok), long format:
+    ``method, dataset, metric, value`` - the quantities whose spread Fig. 12 shows."""
+    ok = measured[measured["status"] == "ok"]
+    if methods is not None:
+        ok = ok[ok["method"].isin(methods)]
+    present = [m for m in metrics if m in ok.columns]
+    long = ok.melt(id_vars=["method", "dataset"], value_vars=present, var_name="metric", value_name="value")
+    return long.dropna(subset=["value"]).reset_index(drop=True)
+
+
+def distribution_figure(long: pd.DataFrame, names: Mapping[str, str] | None = None) -> plt.Figure:
+    """One panel per metric: a box per method over its per-dataset means, the datasets as labelled points."""
+    metrics = list(dict.fromkeys(long["metric"]))
+    methods = list(dict.fromkeys(long["method"]))
+    datasets = list(dict.fromkeys(long["dataset"]))
+    markers = dict(zip(datasets, "osD^v<>pP*Xh"))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(0.9 * len(methods) * len(metrics) + 2, 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        part = long[long["metric"] == metric]
+        values = [part[part["method"] == m]["value"].to_numpy() for m in methods]
+        ax.boxplot(values, showfliers=False)
+        for i, method in enumerate(methods, start=1):
+            for _, row in part[part["method"] == method].iterrows():
+                ax.scatter(i, row["value"], marker=markers[row["dataset"]], s=14, color="k", zorder=3,
+                           label=row["dataset"] if i == 1 else None)
+        ax.set_xticks(range(1, len(methods) + 1), [(names or {}).get(m, m) for m in methods], rotation=40,
+                      ha="right", fontsize=8)
+        ax.set_title(f"{metric} (lower is better): per-dataset means", fontsize=9)
+    handles = [plt.Line2D([], [], ls="", marker=markers[d], color="k", label=d) for d in datasets]
+    axes[0][-1].legend(handles=handles, fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ Figs. 13, 14, 16
+def residual_map(output: Tensor, reference: Tensor, gain: float = 4.0) -> Tensor:
+    """``clamp(gain * |output - reference|, 0, 1)`` per channel: the error images of Figs. 5, 16 (the paper lifts
+    them by brightness/contrast edits; a gain does the same, stated in the figure)."""
+    if output.shape != reference.shape:
+        raise ValueError(f"residual map needs one shape, got {tuple(output.shape)} and {tuple(reference.shape)}")
+    if gain <= 0:
+        raise ValueError(f"gain must be > 0, got {gain}")
+    return (gain * (output.clamp(0, 1) - reference.clamp(0, 1)).abs()).clamp(0, 1)
+
+
+def with_residuals(columns: Mapping[str, Sequence[Tensor]], labels: Sequence[str], gain: float = 4.0
+                   ) -> dict[str, list[Tensor]]:
+    """``columns`` (from :func:`llie_core.figures.enhance_examples`, with a ``reference`` column) plus one
+    ``|err| x<gain> <label>`` column per label."""
+    if REFERENCE not in columns:
+        raise KeyError("residual maps need a 'reference' column (a paired dataset)")
+    out = {k: list(v) for k, v in columns.items()}
+    for label in labels:
+        out[f"|err| x{gain:g} {label}"] = [residual_map(o, r, gain) for o, r in zip(columns[label],
+                                                                                     columns[REFERENCE])]
+    return out
+
+
+def add_captions(fig: plt.Figure, captions: Sequence[Sequence[str]]) -> plt.Figure:
+    """Write ``captions[row][col]`` under the panels of a grid made by :func:`llie_core.figures.image_grid`
+    (its axes are in row-major order). Empty strings are skipped."""
+    cols = max((len(r) for r in captions), default=0)
+    axes = fig.axes
+    for i, row in enumerate(captions):
+        for j, text in enumerate(row):
+            index = i * cols + j
+            if text and index < len(axes):
+                axes[index].text(0.5, -0.02, text, transform=axes[index].transAxes, ha="center", va="top",
+                                 fontsize=7)
+    return fig
+
+
+def stack_figures(figures: Sequence[plt.Figure], titles: Sequence[str] = (), dpi: int = 110) -> plt.Figure:
+    """One figure made of ``figures`` rendered at ``dpi`` and stacked top to bottom (each closed), with an
+    optional title per part: Fig. 14's two panels come from two grids (a paired and a no-reference set)."""
+    if not figures:
+        raise ValueError("stack_figures needs at least one figure")
+    images = []
+    for part in figures:
+        part.set_dpi(dpi)
+        part.canvas.draw()
+        images.append(np.asarray(part.canvas.buffer_rgba())[..., :3].copy())
+        plt.close(part)
+    heights = [image.shape[0] for image in images]
+    width = max(image.shape[1] for image in images)
+    fig, axes = plt.subplots(len(images), 1, figsize=(width / dpi, 1.1 * sum(heights) / dpi), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    labels = list(titles) + [""] * (len(images) - len(titles))
+    for ax, image, label in zip(axes[:, 0], images, labels):
+        ax.imshow(image)
+        ax.set_title(label, fontsize=9, loc="left")
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ Fig. 15
+def spatial_lpips(net: str = "alex") -> nn.Module:
+    """The offline LPIPS network (``build_lpips``) returning per-pixel distances (``spatial=True``)."""
+    from llie_core.metrics.lpips_metric import build_lpips
+
+    model = build_lpips(net)
+    model.spatial = True  # lpips.LPIPS reads the flag at call time: upsampled per-layer maps, summed
+    return model
+
+
+@torch.no_grad()
+def lpips_heatmaps(model: nn.Module, outputs: Sequence[Tensor], references: Sequence[Tensor]) -> list[Tensor]:
+    """Per-pixel LPIPS maps ``(1, 1, H, W)`` between each output and its reference (inputs in [0, 1], mapped to
+    [-1, 1] as the LPIPS metric does); the spatial mean is about the image's LPIPS score."""
+    maps = []
+    for out, ref in zip(outputs, references):
+        if out.shape != ref.shape:
+            raise ValueError(f"LPIPS map needs one shape, got {tuple(out.shape)} and {tuple(ref.shape)}")
+        maps.append(model(out.clamp(0, 1) * 2 - 1, ref.clamp(0, 1) * 2 - 1).float())
+    return maps
+
+
+def heatmap_figure(inputs: Sequence[Tensor], maps: Mapping[str, Sequence[Tensor]], row_labels: Sequence[str] = (),
+                   cmap: str = "inferno") -> plt.Figure:
+    """Fig. 15 layout: the low image, then one heatmap per entry of ``maps`` (one colour scale per row; the mean
+    LPIPS in each title). Brighter = larger perceptual difference from the reference."""
+    from llie_core.figures import to_hwc
+
+    names = list(maps)
+    fig, axes = plt.subplots(len(inputs), 1 + len(names), figsize=(2.8 * (1 + len(names)), 2.2 * len(inputs)),
+                             squeeze=False)
+    for i, low in enumerate(inputs):
+        axes[i, 0].imshow(to_hwc(low))
+        axes[i, 0].set_title(row_labels[i] if i < len(row_labels) else "input", fontsize=8)
+        vmax = max(float(maps[n][i].max()) for n in names) or 1.0
+        for j, name in enumerate(names, start=1):
+            heat = maps[name][i][0, 0].cpu().numpy()
+            image = axes[i, j].imshow(heat, cmap=cmap, vmin=0.0, vmax=vmax)
+            axes[i, j].set_title(f"{name}: mean {heat.mean():.3f}", fontsize=8)
+        fig.colorbar(image, ax=list(axes[i, 1:]), fraction=0.025)
+    for ax in axes.flat:
+        ax.axis("off")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ Table VII
+def implemented_models(profile: str = "paper", extra: Mapping[str, Callable[[], nn.Module]] | None = None
+                       ) -> dict[str, Callable[[], nn.Module]]:
+    """``{method: factory}`` building each configured method's model for ``profile`` (``llie_core/configs``),
+    plus the released Zero-DCE network (the learned classical baseline) and ``extra``. Factories, so that one
+    model at a time is in memory."""
+    from llie_core.baselines.zero_dce import ZeroDCE
+    from llie_core.models import build_model
+    from llie_core.recipes import available_methods, load_method_config
+
+    def factory(method: str) -> Callable[[], nn.Module]:
+        return lambda: build_model(dict(load_method_config(method, profile)["model"]))
+
+    models = {method: factory(method) for method in available_methods()}
+    models["zero_dce"] = ZeroDCE
+    models.update(extra or {})
+    return models
+
+
+def complexity_table(models: Mapping[str, Callable[[], nn.Module] | nn.Module], input_size: Sequence[int],
+                     warmup: int = 1, runs: int = 3, latency: bool = True) -> pd.DataFrame:
+    """One :func:`llie_core.complexity.complexity_row` per model (built, measured, freed in turn), plus the
+    seconds the row took. The FLOP count runs one forward first, so it also warms the model up."""
+    from llie_core.complexity import complexity_row
+
+    rows = []
+    for name, model_or_factory in models.items():
+        start = time.perf_counter()
+        torch.manual_seed(0)
+        model = model_or_factory if isinstance(model_or_factory, nn.Module) else model_or_factory()
+        row = complexity_row(name, model, tuple(input_size), latency=latency, warmup=warmup, runs=runs)
+        row["measure_seconds"] = time.perf_counter() - start
+        rows.append(row)
+        del model
+        gc.collect()
+    return pd.DataFrame(rows)
+
+
+def stage_breakdown(model: nn.Module, input_size: Sequence[int], stages: Sequence[str] = ("fes", "jrs", "ias")
+                    ) -> pd.DataFrame:
+    """Parameters and FLOPs (1 MAC = 2 FLOPs) of each named sub-module (JCRNet's three stages) and of the whole
+    model, from one no-grad forward at ``input_size``: ``part, params, params_M, GFLOPs, share_of_flops``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from llie_core.complexity import count_parameters
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), FlopCounterMode(display=False, depth=2) as counter:
+            model(torch.rand(*input_size))
+    finally:
+        model.train(was_training)
+    counts = counter.get_flop_counts()
+    root = type(model).__name__
+    total = int(counter.get_total_flops())
+    rows = []
+    for name in [*stages, None]:
+        module = model if name is None else getattr(model, name)
+        if module is None:
+            continue
+        flops = total if name is None else int(sum(counts.get(f"{root}.{name}", {}).values()))
+        n = count_parameters(module)
+        rows.append({"part": name or "total", "params": n, "params_M": n / 2**20, "GFLOPs": flops / 1e9,
+                     "share_of_flops": flops / total if total else float("nan")})
+    return pd.DataFrame(rows)
+
+
+TABLE7_COLUMNS = ("method", "source", "params", "params_M", "GFLOPs", "GMACs", "fps", "latency_median_s",
+                  "input_size", "threads", "runs", "notes")
+
+
+def table7(measured: pd.DataFrame, reported: pd.DataFrame, names: Mapping[str, str] | None = None,
+           profile: str = "") -> pd.DataFrame:
+    """Table VII: the ledger's rows (``params_m``, ``flops_g``, ``fps`` as printed) then the measured ones
+    (``params_M`` = parameters / 2^20, FLOPs with 1 MAC = 2 FLOPs, FPS = 1 / median latency)."""
+    rows = []
+    for method, part in reported.groupby("method", sort=False):
+        values = dict(zip(part["metric"], part["value"]))
+        rows.append({"method": method, "source": f"reported (jcrnet Table VII)",
+                     "params_M": values.get("params_m"), "GFLOPs": values.get("flops_g"), "fps": values.get("fps"),
+                     "input_size": "1x3x384x384", "notes": "GPU; FLOPs vs MACs and counting tool not stated"})
+    for _, row in measured.iterrows():
+        rows.append({"method": (names or {}).get(row["model"], row["model"]), "source": f"measured ({profile})",
+                     "params": row["params"], "params_M": row["params_M_2^20"], "GFLOPs": row["GFLOPs"],
+                     "GMACs": row["GMACs"], "fps": row.get("latency_fps"),
+                     "latency_median_s": row.get("latency_median_s"), "input_size": row["input_size"],
+                     "threads": row.get("latency_threads"), "runs": row.get("latency_runs"),
+                     "notes": "CPU; M = 2^20 parameters; torch FlopCounterMode, 1 MAC = 2 FLOPs"})
+    table = pd.DataFrame(rows, columns=list(TABLE7_COLUMNS))
+    for column in ("params", "threads", "runs"):
+        table[column] = table[column].astype("Int64")
+    return table
+
+
+# ------------------------------------------------------------------------------------------ Tables VIII-IX
+def enhance_images(enhancer: Callable[[Tensor], Tensor], files: Sequence[str | os.PathLike],
+                   out_dir: str | os.PathLike, max_side: int | None = None) -> pd.DataFrame:
+    """The saliency pipeline's enhancement step (§V): enhance each image and save ``out_dir/<stem>.png``, the
+    files a saliency model [67] would then read. Images already written are kept (resume). ``max_side``
+    centre-crops large images first. Returns ``image, output, height, width, seconds, mean_in, mean_out``."""
+    from data_prep.datasets import center_crop, unique_names
+    from data_prep.image_io import read_image, write_image
+
+    out_dir = Path(out_dir)
+    paths = [Path(f) for f in files]
+    rows = []
+    for path, name in zip(paths, unique_names(paths)):
+        low = torch.from_numpy(center_crop(read_image(path), max_side))[None]
+        target = out_dir / f"{Path(name).stem}.png"
+        start = time.perf_counter()
+        if target.is_file():
+            out = torch.from_numpy(read_image(target))[None]
+            seconds = float("nan")
+        else:
+            with torch.no_grad():
+                out = enhancer(low).clamp(0, 1)
+            seconds = time.perf_counter() - start
+            write_image(target, out[0])
+        rows.append({"image": str(path), "output": str(target), "height": low.shape[-2], "width": low.shape[-1],
+                     "seconds": seconds, "mean_in": float(low.mean()), "mean_out": float(out.mean())})
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------ paper tables
+def paper_table(measured: pd.DataFrame, table: str, datasets: Mapping[str, str], metrics: Sequence[str],
+                profile: str, names: Mapping[str, str], paper: str = "jcrnet",
+                missing: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Reported rows of ``paper``'s ``table`` and this workbook's rows, dataset by dataset, in long format
+    ``method, dataset, source, status, <metrics>``.
+
+    ``datasets``: ``{ledger dataset: measured dataset}`` (e.g. ``{'lol_v1': 'synthetic'}`` when LOL is absent).
+    ``names``: ``{measured method: row name}``; only these methods are reproduced rows. A dataset without an ok
+    score gets one ``not run: <reason>`` row per method: the reason from ``measured``, else ``missing[dataset]``,
+    else "no scores".
+    """
+    from llie_core.reporting import reported_rows
+
+    frames = []
+    for ledger_set, measured_set in datasets.items():
+        reported = reported_rows(paper, table, ledger_set, metrics).assign(dataset=ledger_set, status="reported")
+        rows = []
+        for method, label in names.items():
+            part = measured[(measured["method"] == method) & (measured["dataset"] == measured_set)]
+            ok = part[part["status"] == "ok"]
+            row: dict[str, Any] = {"method": label, "dataset": measured_set, "source": f"reproduced ({profile})"}
+            if len(ok):
+                row.update(status="ok", **{m: ok.iloc[0].get(m, np.nan) for m in metrics})
+            else:
+                default = (missing or {}).get(measured_set, f"no {measured_set} scores")
+                reason = short_status(part["status"].iloc[0]) if len(part) else f"not run: {default}"
+                row.update(status=reason, **{m: np.nan for m in metrics})
+            rows.append(row)
+        frames += [reported, pd.DataFrame(rows)]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["method", "dataset", "source", "status", *metrics]]
+
+
+def short_status(status: str) -> str:
+    """A dataset error's first clause (``not run: lol_v2_real/test: none of the accepted layouts exists under
+    ...``), without the list of layouts tried and the fix, which ``python -m data_prep status`` prints."""
+    text = str(status)
+    for cut in (" (tried ", ". Fix:"):
+        if cut in text:
+            text = text.split(cut, 1)[0] + " (see `python -m data_prep status`)"
+    return text
+
+
+def not_run_rows(datasets: Sequence[str], reason: str, method: str = "JCRNet", profile: str = "") -> pd.DataFrame:
+    """``method, dataset, source, status`` rows saying that ``method`` was not reproduced on ``datasets``."""
+    return pd.DataFrame([{"method": method, "dataset": d, "source": f"reproduced ({profile})",
+                          "status": f"not run: {reason}"} for d in datasets])
+
+
+def _chw(image: Tensor | np.ndarray) -> np.ndarray:
+    array = image.detach().cpu().float().numpy() if isinstance(image, Tensor) else np.asarray(image, np.float32)
+    array = array[0] if array.ndim == 4 else array
+    if array.ndim != 3 or array.shape[0] != 3:
+        raise ValueError(f"expected a (3,H,W) or (1,3,H,W) RGB image, got shape {array.shape}")
+    return array
