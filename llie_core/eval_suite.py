@@ -57,8 +57,8 @@ def _not_run(dataset: str, kind: str, error: Exception) -> dict[str, Any]:
 def _summary(frame: pd.DataFrame, dataset: str, kind: str, metrics: Sequence[str]) -> dict[str, Any]:
     images = frame[frame["image"] != "mean"]
     row: dict[str, Any] = {"dataset": dataset, "kind": kind, "images": len(images), "status": "ok"}
-    for m in metrics:
-        row[m] = float(images[m].mean())
+    for m in metrics:  # NaN (an undefined score, e.g. NIQE of a flat output) stays visible in the mean
+        row[m] = float(images[m].mean(skipna=False))
     row["seconds_per_image"] = float(images["seconds"].mean())
     return row
 

@@ -44,6 +44,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from . import paths
 from .engine import SupervisedTask, TrainResult, load_checkpoint, train
+from .engine.seed import seed_everything
 from .engine.task import TASKS, as_output_dict
 from .models import build_model
 from .profiles import deep_merge, load_profile
@@ -331,6 +332,7 @@ def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | 
     cfg = load_method_config(method, profile["name"], variant)
     data = data or training_data(profile)
     run_dir = Path(run_root) / "-".join(filter(None, (method, variant, tag)))
+    seed_everything(int(profile.get("seed", 0)))  # the initial weights must not depend on what ran before
     model = build_model(copy.deepcopy(cfg["model"]))
     run = MethodRun(method, variant, profile["name"], run_dir, model, cfg, data_name=data.name, tag=tag)
     pad = int(cfg["model"].get("pad_multiple", 1) or 1)

@@ -279,3 +279,9 @@ def test_matlab_helpers():
     except assets.AssetsMissingError:
         return
     np.testing.assert_allclose(window, params["gaussian_window"], atol=1e-7)
+
+
+def test_niqe_of_a_flat_image_is_nan_with_a_warning():
+    flat = torch.full((3, 192, 192), 0.5)
+    with pytest.warns(RuntimeWarning, match="undefined"):
+        assert math.isnan(create_metric("niqe")(flat))

@@ -137,3 +137,10 @@ def test_scaled_budget_keeps_the_schedule_shape():
     assert recipes.scaled_schedule(sched, 1.0) == sched
     per_epoch = {**sched, "step_per": "epoch"}
     assert recipes.scaled_schedule(per_epoch, 0.5) == per_epoch  # epochs are not scaled by an iteration budget
+
+
+def test_initial_weights_do_not_depend_on_earlier_random_draws(embedded_profile, tmp_path):
+    first = train_method("frlie", embedded_profile, tmp_path / "a")
+    torch.rand(1000)  # whatever ran in between must not change the next run
+    second = train_method("frlie", embedded_profile, tmp_path / "b")
+    assert recipes.model_fingerprint(first.model) == recipes.model_fingerprint(second.model)

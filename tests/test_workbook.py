@@ -122,3 +122,7 @@ def test_whole_smoke_workbook_runs_end_to_end(tmp_path, repo_root, real_data_roo
     for nb in names:
         assert (out / "notebooks" / f"{nb}.ipynb").is_file()
     assert (out / "tables" / "baselines.csv").is_file() and (out / "tables" / "frlie_table1.csv").is_file()
+    from llie_core.artifacts import missing_outputs, unregistered_outputs
+
+    assert missing_outputs(out, "smoke") == []  # every registered table and figure of the smoke profile
+    assert unregistered_outputs(out) == []

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import warnings
+
 import numpy as np
 
 from .. import assets
@@ -55,8 +57,14 @@ def niqe_score(gray: np.ndarray, params: dict[str, np.ndarray], block_size: int 
         raise ValueError(f"NIQE needs at least two {block_size}x{block_size} blocks (a feature covariance), "
                          f"got an image of {gray.shape[0]}x{gray.shape[1]}; use e.g. >= {block_size}x{2 * block_size}")
     feats = niqe_features(gray, params["gaussian_window"], block_size)
+    finite = feats[~np.isnan(feats).any(axis=1)]
+    if len(finite) < 2:  # flat blocks have no NSS statistics; MATLAB's niqe gives NaN as well
+        warnings.warn(f"NIQE is undefined for this {gray.shape[0]}x{gray.shape[1]} image: only {len(finite)} of "
+                      f"{len(feats)} blocks have finite features (a flat or nearly flat image); scored NaN",
+                      RuntimeWarning, stacklevel=2)
+        return float("nan")
     mu = np.nanmean(feats, axis=0)
-    cov = np.cov(feats[~np.isnan(feats).any(axis=1)], rowvar=False)
+    cov = np.cov(finite, rowvar=False)
     diff = params["mu_pris_param"].ravel() - mu
     return float(np.sqrt(diff @ np.linalg.pinv((params["cov_pris_param"] + cov) / 2.0) @ diff))
 
