@@ -221,9 +221,12 @@ def apply_deviations(paper: dict, profile_cfg: dict) -> dict:
     """``paper`` with a profile's documented deviations applied and the budget blocks taken from the profile."""
     cfg = copy.deepcopy(paper)
     deviations = profile_cfg.get("deviations", {})
-    assert set(deviations) <= {"model.channels", "perceptual"}, f"undocumented deviation kinds {sorted(deviations)}"
+    assert set(deviations) <= {"model.channels", "perceptual", "optim.lr"}, \
+        f"undocumented deviation kinds {sorted(deviations)}"
     if "model.channels" in deviations:
         cfg["model"]["channels"] = profile_cfg["model"]["channels"]
+    if "optim.lr" in deviations:
+        cfg["stages"]["main"]["optim"]["lr"] = profile_cfg["stages"]["main"]["optim"]["lr"]
     strip = "perceptual" in deviations
     for section in [cfg] + list((cfg.get("variants") or {}).values()):
         for stage in (section.get("stages") or {}).values():

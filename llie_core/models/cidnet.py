@@ -69,8 +69,9 @@ class HVIDualBranchNet(nn.Module):
 
     def __init__(self, channels: Sequence[int], heads: Sequence[int], hv_in_channels: int,
                  block_prefixes: tuple[str, str], make_block: BlockFactory, density_k: float = 0.2,
-                 pad_multiple: int = 8) -> None:
+                 pad_multiple: int = 8, channels_last: bool = True) -> None:
         super().__init__()
+        self.channels_last = channels_last
         if pad_multiple % 8:
             raise ValueError(f"pad_multiple must be a multiple of 8 (three /2 stages), got {pad_multiple}")
         self.pad_multiple = pad_multiple
@@ -111,6 +112,8 @@ class HVIDualBranchNet(nn.Module):
 
     def enhance_hvi(self, hvi: Tensor) -> Tensor:
         """Predicted HVI = input HVI + the two branches' output (the network of Fig. 3 in HVI space)."""
+        if self.channels_last:  # same maths; torch's CPU depthwise convolutions run ~2x faster in this layout
+            hvi = hvi.contiguous(memory_format=torch.channels_last)
         hv_in = hvi if self.hv_in_channels == 3 else hvi[:, :2]
         i0 = self.IE_block0(hvi[:, 2:3])
         hv0 = self.fuse(self.HVE_block0(hv_in), i0, 1, "pre")
@@ -151,14 +154,24 @@ class HVIDualBranchNet(nn.Module):
         back (official ``eval.py`` for non-LOL sets). Test-time options (all off by default, see
         :func:`official_test_options`): ``saturation_gate`` (``gated``), ``rgb_scale`` (``gated2`` alpha),
         ``gamma`` (input ``low ** gamma``)."""
+        return self.to_rgb(self.predict_hvi(low, gamma), low.shape[-2:], saturation_gate, rgb_scale)
+
+    def predict_hvi(self, low: Tensor, gamma: float | None = None) -> Tensor:
+        """The enhanced HVI of ``low`` (reflect-padded to ``pad_multiple``): the part of :meth:`forward` that the
+        RGB test-time options do not touch, so one network pass can serve several option settings."""
         _check_rgb(low)
         if gamma is not None:
             low = low.clamp_min(0) ** gamma
         h, w = low.shape[-2:]
         m = self.pad_multiple
         padded = F.pad(low, (0, (-w) % m, 0, (-h) % m), mode="reflect") if (h % m or w % m) else low
-        out = self.trans.inverse(self.enhance_hvi(self.trans(padded)), saturation_gate, rgb_scale)
-        return out[..., :h, :w]
+        return self.enhance_hvi(self.trans(padded))
+
+    def to_rgb(self, hvi: Tensor, size: Sequence[int], saturation_gate: float | None = None,
+               rgb_scale: float | None = None) -> Tensor:
+        """RGB of a :meth:`predict_hvi` result, cropped to ``size`` = (H, W), with the test-time options."""
+        h, w = (int(v) for v in size)
+        return self.trans.inverse(hvi, saturation_gate, rgb_scale)[..., :h, :w]
 
     def train_outputs(self, low: Tensor, high: Tensor) -> dict[str, Tensor]:
         """Training tensors (official ``train.py``): ``output`` (RGB), and ``output_hvi`` / ``high_hvi`` = the
@@ -196,11 +209,14 @@ class CIDNet(HVIDualBranchNet):
         heads: attention heads per scale (official ``[1, 2, 4, 8]``; the first entry is unused, as released).
         density_k: initial HVI density (official 0.2, learned).
         pad_multiple: :meth:`forward` reflect-pads to a multiple of this (8: three /2 stages).
+        channels_last: run the network on channels-last tensors (a CPU speed choice: same outputs up to float
+            rounding; ICLR's training step is ~25% faster).
     """
 
     def __init__(self, channels: Sequence[int] = (36, 36, 72, 144), heads: Sequence[int] = (1, 2, 4, 8),
-                 density_k: float = 0.2, pad_multiple: int = 8) -> None:
-        super().__init__(channels, heads, 3, ("HV_LCA", "I_LCA"), _lca_factory, density_k, pad_multiple)
+                 density_k: float = 0.2, pad_multiple: int = 8, channels_last: bool = True) -> None:
+        super().__init__(channels, heads, 3, ("HV_LCA", "I_LCA"), _lca_factory, density_k, pad_multiple,
+                         channels_last)
 
 
 def _lca_factory(dim: int, heads: int, branch: str) -> nn.Module:

@@ -18,6 +18,10 @@ Ablation switches (paper Table "ablation", Omega_1..5 and the two-MAFM study):
 * ``cross_attention``: ``'cdem'`` or ``'plain'`` (CDEM -> "TCA": CIDNet's cross-attention block without dynamic
   weighting/FFN; MFEM kept; an assumption, the note does not say whether TCA also replaces the MFEM);
 * ``cdem_residual`` and ``fusion_weighting``: ``'paper'`` or ``'released'`` (see :mod:`.iclr_blocks`).
+
+Inputs need at least 32 px per side after padding to a multiple of 8 (the MAFM's 7x7 reflect-padded convolutions
+run at 1/8 scale), as released. Parameters: 4,474,672 = 4.27 M (2^20) at the official widths; the quick profile's
+[16, 16, 32, 64] has 924,469.
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ class ICLR(HVIDualBranchNet):
     def __init__(self, channels: Sequence[int] = (36, 36, 72, 144), heads: Sequence[int] = (1, 2, 4, 8),
                  density_k: float = 0.2, fusion_stages: Sequence[str] = FUSION_STAGES,
                  cross_attention: str = "cdem", cdem_residual: str = "paper",
-                 fusion_weighting: str = "paper", pad_multiple: int = 8) -> None:
+                 fusion_weighting: str = "paper", pad_multiple: int = 8, channels_last: bool = True) -> None:
         unknown = sorted(set(fusion_stages) - set(FUSION_STAGES))
         if unknown:
             raise ValueError(f"unknown fusion_stages {unknown}; use a subset of {list(FUSION_STAGES)}")
@@ -53,7 +57,8 @@ class ICLR(HVIDualBranchNet):
                          else CrossAttention(dim, num_heads))
             return InteractionBlock(attention, MFEM(dim), dim, residual_gdfn=True)
 
-        super().__init__(channels, heads, 2, ("CDEM_HV", "CDEM_I"), make_block, density_k, pad_multiple)
+        super().__init__(channels, heads, 2, ("CDEM_HV", "CDEM_I"), make_block, density_k, pad_multiple,
+                         channels_last)
         self.fusion_stages = tuple(s for s in FUSION_STAGES if s in fusion_stages)
         if self.fusion_stages:
             for level, width in enumerate(self.channels, start=1):

@@ -108,21 +108,40 @@ class PixelAttention(nn.Module):
     """Per-pixel, per-channel weights from ``x`` and a guide ``g`` (released: channels interleaved as
     x_0, g_0, x_1, g_1, ..., a grouped 7x7 conv with groups = C, reflect padding, bias, then a sigmoid).
 
-    Computed as two depthwise 7x7 convolutions, ``pa2.weight[:, 0]`` on x plus ``pa2.weight[:, 1]`` on g: the
-    same sum with the same weights (``pa2`` keeps the released shape), 2-3x faster on CPU than the grouped
-    convolution, whose backward is a slow path in torch's CPU kernels.
+    Computed as depthwise 7x7 convolutions, ``pa2.weight[:, 0]`` on x plus ``pa2.weight[:, 1]`` on g: the same sum
+    with the same weights (``pa2`` keeps the released shape). :meth:`guided_pair` evaluates MAFM's two calls at
+    once (see there); depthwise-convolution backward passes dominate ICLR's CPU training step.
     """
 
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.pa2 = nn.Conv2d(2 * dim, dim, 7, padding=3, padding_mode="reflect", groups=dim)
 
+    def _pad(self, x: Tensor) -> Tensor:
+        return F.pad(x, self.pa2.padding * 2, mode="reflect")
+
     def forward(self, x: Tensor, guide: Tensor) -> Tensor:
         channels, weight = x.shape[1], self.pa2.weight
-        pad = self.pa2.padding * 2
-        out = (F.conv2d(F.pad(x, pad, mode="reflect"), weight[:, :1], self.pa2.bias, groups=channels)
-               + F.conv2d(F.pad(guide, pad, mode="reflect"), weight[:, 1:], groups=channels))
+        out = (F.conv2d(self._pad(x), weight[:, :1], self.pa2.bias, groups=channels)
+               + F.conv2d(self._pad(guide), weight[:, 1:], groups=channels))
         return torch.sigmoid(out)
+
+    def guided_pair(self, x: Tensor, channel_shift: Tensor, pixel_shift: Tensor) -> tuple[Tensor, Tensor]:
+        """``(forward(x, x + channel_shift), forward(x, x + pixel_shift))`` for a per-channel shift (B, C, 1, 1)
+        and a per-pixel shift shared by the channels (B, 1, H, W) - MAFM's guides ``F0 + CA(F0)`` and
+        ``F0 + SA(F0)``.
+
+        Exact rewrite by linearity (reflect padding is linear, and a constant pads to a constant): with the
+        x-taps ``w_x`` and the guide taps ``w_g``, ``conv(x, w_x) + conv(x + shift, w_g) = conv(x, w_x + w_g) +
+        conv(shift, w_g)``; the channel shift's convolution is ``shift * sum(w_g)`` and the pixel shift's is one
+        1 -> C convolution. One depthwise convolution instead of four (equal up to float rounding).
+        """
+        channels, weight = x.shape[1], self.pa2.weight
+        w_x, w_g = weight[:, :1], weight[:, 1:]
+        shared = F.conv2d(self._pad(x), w_x + w_g, self.pa2.bias, groups=channels)
+        by_channel = channel_shift * w_g.sum(dim=(1, 2, 3)).view(1, channels, 1, 1)
+        by_pixel = F.conv2d(self._pad(pixel_shift), w_g)
+        return torch.sigmoid(shared + by_channel), torch.sigmoid(shared + by_pixel)
 
 
 class MAFM(nn.Module):
@@ -146,9 +165,8 @@ class MAFM(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         initial = x + y
-        channel = initial + self.ca(initial)
-        spatial = initial + self.sa(initial)
-        weight = (self.alpha * torch.sigmoid(self.pa(initial, channel))
-                  + self.beta * torch.sigmoid(self.pa(initial, spatial)))
+        # PA(F0, F0 + CA(F0)) and PA(F0, F0 + SA(F0)) in one pass (PixelAttention.guided_pair)
+        by_channel, by_pixel = self.pa.guided_pair(initial, self.ca(initial), self.sa(initial))
+        weight = self.alpha * torch.sigmoid(by_channel) + self.beta * torch.sigmoid(by_pixel)
         first, second = (y, x) if self.weighting == "paper" else (x, y)
         return self.conv(initial + weight * first + (1 - weight) * second)
