@@ -132,3 +132,24 @@ def test_feature_matching_errors():
         FeatureMatchingLoss()(f, features_high=f[..., :2, :2])
     with pytest.raises(ValueError, match="target"):
         FeatureMatchingLoss(target="normal")
+
+
+def test_zero_padded_ssim_matches_the_hvi_cidnet_formula_and_valid_inside():
+    """HVI-CIDNet/ICLR map_ssim: conv2d with a 11x11 Gaussian (sigma 1.5) and zero padding of 5 px."""
+    import torch.nn.functional as F
+
+    from llie_core.losses.ssim_loss import ssim_map
+
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.rand(2, 3, 24, 30, generator=g), torch.rand(2, 3, 24, 30, generator=g)
+    taps = torch.exp(-((torch.arange(11) - 5.0) ** 2) / (2 * 1.5 ** 2))
+    taps = taps / taps.sum()
+    w = torch.outer(taps, taps).expand(3, 1, 11, 11)
+    f = lambda t: F.conv2d(t, w, padding=5, groups=3)  # noqa: E731
+    mx, my = f(x), f(y)
+    sxx, syy, sxy = f(x * x) - mx ** 2, f(y * y) - my ** 2, f(x * y) - mx * my
+    expected = ((2 * mx * my + 1e-4) * (2 * sxy + 9e-4)) / ((mx ** 2 + my ** 2 + 1e-4) * (sxx + syy + 9e-4))
+    zeros = ssim_map(x, y, padding="zeros")
+    torch.testing.assert_close(zeros, expected, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(zeros[..., 5:-5, 5:-5], ssim_map(x, y, padding="valid"), atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(zeros, ssim_map(x, y, padding="same"), atol=1e-3)  # reflect != zero padding
