@@ -333,3 +333,10 @@ def test_progress_bar_is_off_under_papermill(monkeypatch):
     monkeypatch.delenv("PAPERMILL_EXECUTION")
     monkeypatch.delenv("LLIE_NO_PROGRESS", raising=False)
     assert progress_disabled(rank=1)
+
+
+def test_a_run_is_not_resumed_on_other_data(tmp_path):
+    run(tmp_path, stop_at_iteration=3, data_checksums={"train": "aaa"})
+    with pytest.raises(ValueError, match="other data"):
+        run(tmp_path, data_checksums={"train": "bbb"})
+    assert run(tmp_path, data_checksums={"train": "aaa"}).stopped_reason == "completed"

@@ -160,8 +160,9 @@ class Trainer:
     def __init__(self, cfg: EngineConfig, train_dataset: Dataset, val_dataset: Dataset | None, run_dir: Path,
                  model: ModelSpec, task: SupervisedTask | None, metric: Metric, metric_name: str,
                  higher_is_better: bool, device: torch.device | None, ctx: DistContext,
-                 collate_fn: Callable | None) -> None:
+                 collate_fn: Callable | None, data_checksums: dict[str, str] | None = None) -> None:
         self.cfg, self.ts, self.ctx = cfg, cfg.train, ctx
+        self.data_checksums = dict(data_checksums or {})
         self.run_dir, self.train_dataset, self.val_dataset = run_dir, train_dataset, val_dataset
         self.metric, self.metric_name, self.higher_is_better = metric, metric_name, higher_is_better
         self.collate_fn = collate_fn
@@ -216,7 +217,7 @@ class Trainer:
             "iteration": s.iteration, "epoch": s.epoch, "batch_in_epoch": s.batch_in_epoch,
             "best_metric": s.best_metric, "best_iteration": s.best_iteration, "elapsed_s": s.elapsed_s,
             "finished": s.iteration >= self.ts.iterations, "metric_name": self.metric_name,
-            "config": self.cfg.to_dict(),
+            "config": self.cfg.to_dict(), "data_checksums": self.data_checksums,
         }
 
     def save(self, name: str) -> None:
@@ -389,7 +390,7 @@ RESUME_INVARIANT_SECTIONS = ("model", "losses", "task", "optim", "scheduler")
 
 
 def _resume_checkpoint(run_dir: Path, resume: bool | str | os.PathLike | None, retrain: bool,
-                       cfg: EngineConfig) -> dict | None:
+                       cfg: EngineConfig, data_checksums: dict[str, str] | None = None) -> dict | None:
     if retrain or resume in (None, False):
         return None
     path = run_dir / "checkpoints" / "last.pt" if resume in ("auto", True) else Path(resume)
@@ -401,6 +402,10 @@ def _resume_checkpoint(run_dir: Path, resume: bool | str | os.PathLike | None, r
     if changed:
         raise ValueError(f"{path} was trained with different {changed} sections; resuming would mix two "
                          f"recipes. Use a new run_dir, or retrain=True to start over in this one")
+    saved = ckpt.get("data_checksums")
+    if data_checksums and saved and saved != data_checksums:
+        raise ValueError(f"{path} was trained on other data (checksums {saved} != {data_checksums}): the "
+                         f"dataset or its train/validation split changed. Use a new run_dir, or retrain=True")
     return ckpt
 
 
@@ -425,13 +430,14 @@ def train(config: EngineConfig | Mapping[str, Any] | str | os.PathLike, train_da
     cfg = load_config(config)
     run_dir = Path(run_dir)
     ctx = current_context()
-    ckpt = _resume_checkpoint(run_dir, resume, retrain, cfg)
+    ckpt = _resume_checkpoint(run_dir, resume, retrain, cfg, data_checksums)
     if ckpt is not None and ckpt["iteration"] >= cfg.train.iterations:
         return TrainResult(run_dir, ckpt.get("metric_name", metric_name), ckpt["best_metric"],
                            ckpt["best_iteration"], ckpt["iteration"], "already_finished", False)
     with deterministic_mode(cfg.train.deterministic):
         trainer = Trainer(cfg, train_dataset, val_dataset, run_dir, model, task, metric, metric_name,
-                          higher_is_better, torch.device(device) if device else None, ctx, collate_fn)
+                          higher_is_better, torch.device(device) if device else None, ctx, collate_fn,
+                          data_checksums)
         record = run_record(profile, cfg.train.seed, cfg.to_dict(), data_checksums, run_dir=str(run_dir),
                             device=str(trainer.device), world_size=ctx.world_size, amp_requested=cfg.train.amp,
                             amp_active=trainer.amp_active, metric=metric_name,
