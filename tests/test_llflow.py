@@ -434,9 +434,9 @@ def test_variants_merge_and_build(profile):
     assert deep_merge(cfg, cfg["variants"]["released_code"])["model"]["color_map_norm"] == "sum"
 
 
-@pytest.mark.parametrize("profile, cap", [("quick", 180), ("smoke", 60)])
+@pytest.mark.parametrize("profile, cap", [("quick", 240), ("smoke", 60)])
 def test_cpu_profiles_cap_every_stage_and_keep_the_released_schedule_shape(profile, cap):
-    """Notebook 12's quick share is 12 min: every stage is time-capped; milestones at [0.5, 0.75, 0.9, 0.95] of
+    """Notebook 12's quick share is ~15 min: every stage is time-capped; milestones at [0.5, 0.75, 0.9, 0.95] of
     niter and warm-up 3000/40000 of niter, as in the released LOL-pc.yml."""
     for name, stage in _config(profile)["stages"].items():
         train, sched = stage["train"], stage["scheduler"]
