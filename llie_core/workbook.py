@@ -152,7 +152,8 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
                  timeout: int | None = None) -> WorkbookRun:
     """Run the workbook for ``profile``; raise :class:`NotebookFailed` at the first failing notebook.
 
-    The manifest is written in every case (with the failure recorded), so no result is lost.
+    The manifest is written after every notebook and in every case (with the failure recorded), so no
+    result is lost, even when the process is killed.
     """
     root = Path(root).resolve() if root else paths.project_root()
     os.environ["LLIE_ROOT"] = str(root)
@@ -188,6 +189,9 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
             record.seconds = round(time.perf_counter() - t0, 2)
             record.status = "ok"
             print(f"[{profile}] {nb.name} ok ({record.seconds:.1f} s)", flush=True)
+            # after every notebook, so a killed run still says where its finished results came from
+            run.seconds = round(time.perf_counter() - t_start, 2)
+            write_manifest(run, out_dir / "manifest.json", keep_others=only is not None)
     finally:
         for record in run.notebooks:
             if record.status == "pending":

@@ -71,6 +71,18 @@ def test_running_one_notebook_keeps_the_others_in_the_manifest(fake_root):
     assert manifest["seconds"] == pytest.approx(sum(nb["seconds"] for nb in records.values()), abs=0.02)
 
 
+@pytest.mark.notebook
+def test_manifest_is_written_after_each_notebook(fake_root):
+    """A run killed mid-way (no ``finally``) still records the notebooks that finished."""
+    _write_notebook(fake_root / "notebooks/01_boom.ipynb",
+                    "import json\nfrom pathlib import Path\n"
+                    "m = json.loads(Path(root, 'results', profile, 'manifest.json').read_text())\n"
+                    "status = {nb['name']: nb['status'] for nb in m['notebooks']}\n"
+                    "assert status == {'00_ok': 'ok', '01_boom': 'pending', '02_never': 'pending'}, status")
+    run = workbook.run_workbook("smoke", root=fake_root, kernel="python3")
+    assert [nb.status for nb in run.notebooks] == ["ok", "ok", "ok"]
+
+
 def _run_data_prep(tmp_path: Path, repo_root: Path, data_root: Path | None) -> Path:
     """Run the real 00_data_prep notebook in a scratch copy of the project (keeps results/ of the repo clean)."""
     root = tmp_path / "project"
