@@ -21,7 +21,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@touch $@
 
 kernel: install
-	$(PY) -m ipykernel install --user --name $(KERNEL) --display-name "Python (llie-workbook)" >/dev/null
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (llie-workbook)" >/dev/null
 	@echo "Jupyter kernel '$(KERNEL)' -> $(PY)"
 
 assets: install

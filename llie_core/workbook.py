@@ -79,17 +79,34 @@ def select_notebooks(notebooks: Sequence[Path], only: Sequence[str] | None) -> l
 
 
 def pick_kernel(requested: str | None) -> str:
-    """``requested`` if given, else the registered ``llie-workbook`` kernel, else ``python3`` (this interpreter)."""
+    """``requested`` if given, else the ``llie-workbook`` kernel, else ``python3`` (this interpreter).
+
+    A registered ``llie-workbook`` kernel whose interpreter is not this one (e.g. a user-level spec left by
+    another checkout) is not used: the notebooks would import another copy of the code.
+    """
     if requested:
         return requested
-    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    specs = KernelSpecManager().find_kernel_specs()
-    if KERNEL_NAME in specs:
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        print(f"note: Jupyter kernel {KERNEL_NAME!r} is not registered (run `make kernel`); using 'python3'",
+              file=sys.stderr)
+        return "python3"
+    if _same_interpreter(spec.argv[0] if spec.argv else "", sys.executable):
         return KERNEL_NAME
-    print(f"note: Jupyter kernel {KERNEL_NAME!r} is not registered (run `make kernel`); using 'python3'",
+    print(f"note: Jupyter kernel {KERNEL_NAME!r} ({spec.resource_dir}) runs {spec.argv[0] if spec.argv else '?'}, "
+          f"not this interpreter {sys.executable}; using 'python3'. Fix: `make kernel` (registers it in the venv)",
           file=sys.stderr)
     return "python3"
+
+
+def _same_interpreter(a: str, b: str) -> bool:
+    """Whether two interpreter paths belong to the same environment (venv pythons are symlinks to one system
+    python, so the environment is told by the directory holding them, not by the resolved file)."""
+    pa, pb = Path(a), Path(b)
+    return pa.exists() and pa.absolute().parent == pb.absolute().parent
 
 
 def data_checksums(profile: dict[str, Any]) -> dict[str, str]:

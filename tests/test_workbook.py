@@ -138,3 +138,22 @@ def test_whole_smoke_workbook_runs_end_to_end(tmp_path, repo_root, real_data_roo
 
     assert missing_outputs(out, "smoke") == []  # every registered table and figure of the smoke profile
     assert unregistered_outputs(out) == []
+
+
+def test_a_kernel_of_another_interpreter_is_not_used(tmp_path, monkeypatch, capsys):
+    """A stale ``llie-workbook`` spec (left by another checkout) would run another copy of the code."""
+    import sys
+
+    kernels = tmp_path / "kernels"
+    spec_dir = kernels / workbook.KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    spec = {"argv": ["/elsewhere/.venv/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "stale", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    assert workbook.pick_kernel(None) == "python3"
+    assert "/elsewhere/.venv/bin/python" in capsys.readouterr().err
+    spec["argv"][0] = sys.executable
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    assert workbook.pick_kernel(None) == workbook.KERNEL_NAME
+    assert workbook.pick_kernel("python3") == "python3"
