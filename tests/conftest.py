@@ -46,3 +46,15 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     if "LLIE_CACHE_DIR" not in os.environ:
         monkeypatch.setenv("LLIE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "llie_cache"))
     yield
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors: one intra-op thread avoids OpenMP spin-waiting on a busy CPU (restored afterwards).
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

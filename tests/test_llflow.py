@@ -25,13 +25,7 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "llie_core" / "configs" / 
 TINY = {"nf": 8, "nb": 2, "gc": 8, "stack_blocks": [1], "K": 1, "hidden_channels": 16}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids OpenMP spin-waiting on a busy CPU (restored afterwards)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _rand(*shape: int, seed: int = 0) -> torch.Tensor:

@@ -19,12 +19,7 @@ from llie_core.profiles import load_profile
 TINY = {"nf": 8, "nb": 1, "gc": 8, "stack_blocks": [0], "K": 1, "hidden_channels": 8}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _low(seed: int = 0, size: tuple[int, int] = (16, 24)) -> torch.Tensor:

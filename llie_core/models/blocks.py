@@ -42,12 +42,7 @@ def conv_block(in_channels: int, out_channels: int, kernel_size: int = 3, stride
     """``Sequential([upsample], pad?, conv, [BatchNorm2d], [activation])`` (conv -> norm -> act order)."""
     layers: list[nn.Module] = [upsample] if upsample is not None else []
     layers += conv_layers(in_channels, out_channels, kernel_size, stride, padding)
-    if batch_norm:
-        layers.append(nn.BatchNorm2d(out_channels))
-    act = make_activation(activation)
-    if act is not None:
-        layers.append(act)
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers, *_norm_activation(out_channels, batch_norm, activation))
 
 
 def pixelshuffle_block(in_channels: int, out_channels: int, scale: int = 2, batch_norm: bool = True,
@@ -55,12 +50,14 @@ def pixelshuffle_block(in_channels: int, out_channels: int, scale: int = 2, batc
     """``Sequential(Conv3x3(in -> out*scale^2, zero pad), PixelShuffle(scale), [BN], [act])`` (ESPCN upsampling)."""
     layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels * scale * scale, 3, 1, 1),
                                nn.PixelShuffle(scale)]
-    if batch_norm:
-        layers.append(nn.BatchNorm2d(out_channels))
+    return nn.Sequential(*layers, *_norm_activation(out_channels, batch_norm, activation))
+
+
+def _norm_activation(channels: int, batch_norm: bool, activation: str | None) -> list[nn.Module]:
+    """The ``[BatchNorm2d], [activation]`` tail shared by the conv blocks."""
+    layers: list[nn.Module] = [nn.BatchNorm2d(channels)] if batch_norm else []
     act = make_activation(activation)
-    if act is not None:
-        layers.append(act)
-    return nn.Sequential(*layers)
+    return layers + ([act] if act is not None else [])
 
 
 class ResBlock(nn.Module):
