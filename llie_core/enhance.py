@@ -6,25 +6,32 @@ Command line::
     python -m llie_core.enhance --method lime photos/ --out enhanced/          # baselines need no checkpoint
 
 ``INPUT`` are image files and/or folders (their images, natural order; ``--recursive`` for sub-folders). Every
-output is an 8-bit PNG of the input's size in ``--out`` (``<stem>.png``). Images larger than ``--tile-size`` are
-enhanced tile by tile (:mod:`llie_core.tiling`: overlapping tiles, blended; never resized), so any size works.
-Unreadable inputs raise an error naming the file (``--skip-errors``: go on and list them at the end). A progress
-bar is shown on a terminal (never under papermill or with ``LLIE_NO_PROGRESS``).
+output is an 8-bit PNG of the input's size in ``--out``: ``<stem>.png``, under the sub-folders the image had in its
+input folder (``--recursive``). Names stay unique (:func:`output_names`): images that would share an output name
+get the parent folders that tell them apart (``a/x.png``, ``b/x.png``), or their suffix (``x_jpg.png``); an
+existing output is never replaced without ``--overwrite``. Images larger than ``--tile-size`` are enhanced tile by
+tile (:mod:`llie_core.tiling`: overlapping tiles, blended; never resized), so any size works. Unreadable inputs
+raise an error naming the file (``--skip-errors``: go on and list them at the end). A progress bar is shown on a
+terminal (never under papermill or with ``LLIE_NO_PROGRESS``).
 
-The model is built from ``llie_core/configs/<method>/<profile>.yaml`` (``--profile``, default ``paper``;
-``--variant`` for an ablation variant): the checkpoint must match that configuration. ``--checkpoint`` takes an
-engine checkpoint (``{"model": state_dict, ...}``, e.g. ``runs/<method>/<stage>/checkpoints/best.pt``), a run
-folder (its last trained stage's ``best.pt``), a bare state dict, or an official file the model's
-``load_official`` reads. From Python: :func:`enhance_images`.
+The model is built from the configuration the checkpoint was trained with: when the checkpoint lies in a run
+folder of :func:`llie_core.recipes.train_method` (``<run>/recipe.json``), that run's config (its profile and
+variant); otherwise ``llie_core/configs/<method>/paper.yaml``. ``--profile`` (and ``--variant`` for an ablation
+variant) chooses ``configs/<method>/<profile>.yaml`` instead. ``--checkpoint`` takes an engine checkpoint
+(``{"model": state_dict, ...}``, e.g. ``runs/<method>/<stage>/checkpoints/best.pt``), a run folder (its last
+trained stage's ``best.pt``), a bare state dict, or an official file the model's ``load_official`` reads. From
+Python: :func:`enhance_images`.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import torch
@@ -34,6 +41,8 @@ from .tiling import TileConfig, enhance_tiled
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_TILE = TileConfig(tile_size=1024, overlap=64)
+DEFAULT_PROFILE = "paper"  # config profile of a checkpoint outside a run folder (no recipe.json)
+RECIPE = "recipe.json"     # written by llie_core.recipes.train_method in every run folder
 
 
 class EnhanceError(RuntimeError):
@@ -41,12 +50,20 @@ class EnhanceError(RuntimeError):
 
 
 # ------------------------------------------------------------------------------------------------ inputs
-def collect_inputs(inputs: Iterable[str | os.PathLike], recursive: bool = False) -> list[Path]:
-    """Image files named by ``inputs`` (files, or folders of images), natural order within each folder,
-    duplicates removed. Raises :class:`EnhanceError` for a missing path or a folder without images."""
+def input_tree(inputs: Iterable[str | os.PathLike], recursive: bool = False) -> dict[Path, PurePath]:
+    """Image files named by ``inputs`` (files, or folders of images) -> their path under the input folder they
+    were found in (the file name for a file input); natural order within each folder, duplicates removed (the
+    first input naming a file wins). Raises :class:`EnhanceError` for a missing path or a folder without images."""
     from natsort import natsorted
 
-    files: dict[Path, None] = {}
+    files: dict[Path, PurePath] = {}
+    seen: set[str] = set()  # absolute paths: one file named twice (``a/`` and ``./a/x.png``) is enhanced once
+
+    def add(file: Path, relative: PurePath) -> None:
+        if os.path.abspath(file) not in seen:
+            seen.add(os.path.abspath(file))
+            files[file] = relative
+
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_dir():
@@ -56,21 +73,46 @@ def collect_inputs(inputs: Iterable[str | os.PathLike], recursive: bool = False)
             if not found:
                 raise EnhanceError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder"
                                    + ("" if recursive else "; use --recursive for sub-folders"))
-            files.update(dict.fromkeys(found))
+            for p in found:
+                add(p, p.relative_to(path))
         elif path.is_file():
-            files[path] = None
+            add(path, PurePath(path.name))
         else:
             raise EnhanceError(f"{path}: no such file or folder")
     if not files:
         raise EnhanceError("no input images given")
-    return list(files)
+    return files
 
 
-def output_names(files: Sequence[Path]) -> list[str]:
-    """``<stem>.png`` per input; inputs whose stems collide get their suffix too (``a_jpg.png``)."""
-    stems = [f.stem for f in files]
-    return [f"{f.stem}.png" if stems.count(f.stem) == 1 else f"{f.stem}_{f.suffix.lstrip('.').lower()}.png"
-            for f in files]
+def collect_inputs(inputs: Iterable[str | os.PathLike], recursive: bool = False) -> list[Path]:
+    """The image files of :func:`input_tree`, in order."""
+    return list(input_tree(inputs, recursive))
+
+
+def output_names(files: Sequence[Path], relative: Sequence[PurePath] | None = None) -> list[str]:
+    """Unique output names (POSIX relative paths) of ``files``: ``relative`` (their paths under the input folders,
+    :func:`input_tree`; default: the file names) with the suffix ``.png``. Images of one folder that share a stem
+    keep their suffix (``x_jpg.png``, ``x_png.png``); names that still collide (case-insensitively) take their
+    parent folders, one at a time, until they differ (``a/x.png``, ``b/x.png``). The same inputs always give the
+    same names; :class:`EnhanceError` when no distinct names exist."""
+    relative = [PurePath(f.name) for f in files] if relative is None else list(relative)
+    paths = [Path(os.path.abspath(f)) for f in files]
+    twins = Counter(str(p.with_suffix("")).casefold() for p in paths)
+    stems = [p.stem + (f"_{p.suffix.lstrip('.').lower()}" if twins[str(p.with_suffix("")).casefold()] > 1 else "")
+             for p in paths]
+    folders = [p.parts[1:-1] for p in paths]        # parent folders, without the anchor
+    depth = [len(r.parts) - 1 for r in relative]    # how many of them the name keeps
+    while True:
+        names = ["/".join([*f[len(f) - d:], f"{s}.png"]) for f, d, s in zip(folders, depth, stems)]
+        counts = Counter(n.casefold() for n in names)
+        clashing = [i for i, n in enumerate(names) if counts[n.casefold()] > 1]
+        if not clashing:
+            return names
+        growing = [i for i in clashing if depth[i] < len(folders[i])]
+        if not growing:
+            raise EnhanceError(f"cannot give distinct output names to {[str(files[i]) for i in clashing]}")
+        for i in growing:
+            depth[i] += 1
 
 
 # ------------------------------------------------------------------------------------------------ models
@@ -100,13 +142,47 @@ def _state_dict(loaded: Any) -> Mapping[str, Tensor] | None:
     return None
 
 
-def load_model(method: str, checkpoint: str | os.PathLike, profile: str = "paper",
-               variant: str | None = None) -> tuple[nn.Module, dict[str, Any], Path]:
-    """``(model in eval mode, its config, the checkpoint file used)`` for a trained method."""
-    from .models import build_model
+def find_recipe(checkpoint: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``recipe.json`` of the run a checkpoint belongs to (the run folder itself, or up to two folders above
+    a checkpoint file: ``<run>/<stage>/checkpoints/best.pt``), or ``None`` outside a run folder."""
+    path = Path(checkpoint).expanduser()
+    start = path if path.is_dir() else path.parent
+    for folder in (start, *list(start.parents)[:2]):
+        if (folder / RECIPE).is_file():
+            try:
+                return json.loads((folder / RECIPE).read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise EnhanceError(f"{folder / RECIPE}: not valid JSON ({exc})") from exc
+    return None
+
+
+def model_config(method: str, checkpoint: str | os.PathLike, profile: str | None = None,
+                 variant: str | None = None) -> tuple[dict[str, Any], str]:
+    """``(config, where it comes from)`` to build ``method`` for ``checkpoint``: ``configs/<method>/<profile>.yaml``
+    for an explicit ``profile``; else the config of the checkpoint's run (``recipe.json``; with another
+    ``variant``: that variant of the run's profile); else the ``paper`` profile's."""
     from .recipes import load_method_config
 
-    cfg = load_method_config(method, profile, variant)
+    recipe = find_recipe(checkpoint)
+    if recipe is not None and recipe.get("method", method) != method:
+        raise EnhanceError(f"{checkpoint} is a {recipe['method']} run ({RECIPE}), not a {method} checkpoint")
+    if profile is None and recipe is not None:
+        if variant in (None, recipe.get("variant")) and recipe.get("config"):
+            run_variant = f" variant {recipe['variant']}" if recipe.get("variant") else ""
+            return dict(recipe["config"]), f"its run's {RECIPE} (profile {recipe.get('profile')}{run_variant})"
+        profile = recipe.get("profile")
+    profile = profile or DEFAULT_PROFILE
+    return load_method_config(method, profile, variant), (f"configs/{method}/{profile}.yaml"
+                                                          + (f" variant {variant}" if variant else ""))
+
+
+def load_model(method: str, checkpoint: str | os.PathLike, profile: str | None = None,
+               variant: str | None = None) -> tuple[nn.Module, dict[str, Any], Path]:
+    """``(model in eval mode, its config, the checkpoint file used)`` for a trained method; the config as
+    :func:`model_config` chooses it (``profile=None``: the run's own, else ``paper``)."""
+    from .models import build_model
+
+    cfg, source = model_config(method, checkpoint, profile, variant)
     path = resolve_checkpoint(checkpoint, [s for s, spec in cfg["stages"].items() if spec])
     model = build_model(dict(cfg["model"]))
     try:
@@ -122,13 +198,12 @@ def load_model(method: str, checkpoint: str | os.PathLike, profile: str = "paper
         else:
             raise EnhanceError(f"{path}: neither an engine checkpoint ({{'model': state_dict}}) nor a state dict")
     except (RuntimeError, ValueError, KeyError) as exc:
-        raise EnhanceError(f"{path} does not fit {method} built from configs/{method}/{profile}.yaml"
-                           f"{f' variant {variant}' if variant else ''}: {exc}\nFix: pass the --profile / --variant "
-                           "the checkpoint was trained with") from exc
+        raise EnhanceError(f"{path} does not fit {method} built from {source}: {exc}\nFix: pass the --profile / "
+                           "--variant the checkpoint was trained with") from exc
     return model.eval(), cfg, path
 
 
-def build_method_enhancer(method: str, checkpoint: str | os.PathLike | None = None, profile: str = "paper",
+def build_method_enhancer(method: str, checkpoint: str | os.PathLike | None = None, profile: str | None = None,
                           variant: str | None = None, device: str = "cpu",
                           options: Mapping[str, Any] | None = None):
     """An :class:`~llie_core.evaluation.Enhancer` for a baseline (no checkpoint) or a trained method."""
@@ -159,6 +234,7 @@ class EnhanceReport:
 
     written: list[Path] = field(default_factory=list)
     failed: dict[Path, str] = field(default_factory=dict)
+    replaced: list[Path] = field(default_factory=list)  # outputs that existed before (``overwrite=True``)
 
 
 def _progress(items: Sequence[Any], enabled: bool | None, desc: str) -> Iterable[Any]:
@@ -172,27 +248,35 @@ def _progress(items: Sequence[Any], enabled: bool | None, desc: str) -> Iterable
 
 
 def enhance_images(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, method: str | None = None,
-                   checkpoint: str | os.PathLike | None = None, *, profile: str = "paper", variant: str | None = None,
-                   enhancer: Any = None, tile: TileConfig = DEFAULT_TILE, recursive: bool = False,
-                   skip_errors: bool = False, progress: bool | None = None, device: str = "cpu",
-                   options: Mapping[str, Any] | None = None) -> EnhanceReport:
-    """Enhance every image of ``inputs`` into ``out_dir`` as ``<stem>.png`` (same size as the input).
+                   checkpoint: str | os.PathLike | None = None, *, profile: str | None = None,
+                   variant: str | None = None, enhancer: Any = None, tile: TileConfig = DEFAULT_TILE,
+                   recursive: bool = False, skip_errors: bool = False, progress: bool | None = None,
+                   device: str = "cpu", options: Mapping[str, Any] | None = None,
+                   overwrite: bool = False) -> EnhanceReport:
+    """Enhance every image of ``inputs`` into ``out_dir`` under its :func:`output_names` name (same size as the
+    input).
 
-    Give ``method`` (+ ``checkpoint`` for trained methods) or a ready ``enhancer``. An unreadable input raises
-    :class:`EnhanceError` naming it, or with ``skip_errors`` is recorded in ``report.failed`` and skipped.
+    Give ``method`` (+ ``checkpoint`` for trained methods; ``profile=None``: the config of the checkpoint's run,
+    :func:`model_config`) or a ready ``enhancer``. An unreadable input raises :class:`EnhanceError` naming it, or
+    with ``skip_errors`` is recorded in ``report.failed`` and skipped. Existing outputs raise
+    :class:`EnhanceError` before anything is enhanced, unless ``overwrite`` (then listed in ``report.replaced``).
     """
     from data_prep.image_io import ImageReadError, read_image, write_image
 
+    tree = input_tree(inputs, recursive)
+    files = list(tree)
+    targets = [Path(out_dir) / name for name in output_names(files, list(tree.values()))]
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise EnhanceError(f"{len(existing)} output(s) exist already, e.g. {existing[0]}: choose another --out or "
+                           "pass --overwrite")
     if enhancer is None:
         if method is None:
             raise EnhanceError("give a method (and a checkpoint for trained methods) or an enhancer")
         enhancer = build_method_enhancer(method, checkpoint, profile, variant, device, options)
-    files = collect_inputs(inputs, recursive)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     report = EnhanceReport()
     pad = int(getattr(enhancer, "pad_multiple", 1) or 1)
-    for file, name in _progress(list(zip(files, output_names(files))), progress, getattr(enhancer, "name", "enhance")):
+    for file, target in _progress(list(zip(files, targets)), progress, getattr(enhancer, "name", "enhance")):
         try:
             low = torch.from_numpy(read_image(file))[None]
         except ImageReadError as exc:
@@ -202,7 +286,10 @@ def enhance_images(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLi
             continue
         with torch.no_grad():
             result = enhance_tiled(enhancer, low, tile, pad)
-        report.written.append(write_image(out / name, result[0].clamp(0, 1)))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        report.written.append(write_image(target, result[0].clamp(0, 1)))
+        if target in existing:
+            report.replaced.append(target)
     return report
 
 
@@ -227,12 +314,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", required=True, help="frlie, llflow, jcrnet, iclr, irle, cidnet, or a baseline "
                                                         "(input, he, clahe, lime, zero_dce)")
     parser.add_argument("--checkpoint", default=None, help="checkpoint file or run folder (trained methods)")
-    parser.add_argument("--profile", default="paper", help="config profile the checkpoint was trained with")
+    parser.add_argument("--profile", default=None, help="config profile the checkpoint was trained with (default: "
+                        f"the one of its run folder's {RECIPE}, else {DEFAULT_PROFILE})")
     parser.add_argument("--variant", default=None, help="ablation variant of the config")
     parser.add_argument("--tile-size", type=int, default=DEFAULT_TILE.tile_size, help="tile side in pixels")
     parser.add_argument("--tile-overlap", type=int, default=DEFAULT_TILE.overlap, help="tile overlap in pixels")
     parser.add_argument("--recursive", action="store_true", help="also take images of sub-folders")
     parser.add_argument("--skip-errors", action="store_true", help="skip unreadable inputs, list them at the end")
+    parser.add_argument("--overwrite", action="store_true", help="replace outputs that exist already in --out")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="keyword argument of the model/baseline call, e.g. luma_blend_input=true")
@@ -247,11 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 variant=args.variant, tile=TileConfig(args.tile_size, args.tile_overlap),
                                 recursive=args.recursive, skip_errors=args.skip_errors,
                                 progress=False if args.no_progress else None, device=args.device,
-                                options=_parse_options(args.option))
+                                options=_parse_options(args.option), overwrite=args.overwrite)
     except EnhanceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{len(report.written)} image(s) written to {args.out}")
+    print(f"{len(report.written)} image(s) written to {args.out}"
+          + (f" ({len(report.replaced)} existing file(s) replaced)" if report.replaced else ""))
     for file, reason in report.failed.items():
         print(f"skipped {file}: {reason}", file=sys.stderr)
     return 1 if report.failed else 0

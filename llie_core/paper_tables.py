@@ -10,12 +10,15 @@ Reported values come from the ledger (:func:`llie_core.ledger.load_reported`). R
    ledger's method names through :func:`llie_core.reporting.display_name` and the configs' ``ledger_method``.
 
 A ledger cell without a reproduction gets the reason: the table or dataset is not run in this profile (the
-``status`` of the scores rows says why), the method is not implemented, the metric is not measured, or the
-notebook did not produce the row. ``delta = reproduced - reported`` wherever both exist; reproduced values are
-means over seeds (``seeds`` counts them, ``reproduced_std`` is their standard deviation).
+``status`` of the scores rows says why), the method is not implemented, the method table's own ``not run`` row
+for it (e.g. a variant outside the profile's budget), a config variant no run of the profile trained, the metric
+is not measured, or the notebook did not produce the row. ``delta = reproduced - reported`` wherever both exist;
+reproduced values are means over seeds (``seeds`` counts them, ``reproduced_std`` is their standard deviation).
+The Markdown and LaTeX files show long reasons shortened (:func:`short_reason`); the CSV keeps them whole.
 
 :func:`cross_method_table` is the workbook's own table: every method's main run and every baseline under one
-protocol on every test set of the profile, mean and standard deviation over seeds.
+protocol on every test set of the profile, mean and standard deviation over seeds (diagnostic runs such as the
+IRLE pseudo ground truth, :data:`DIAGNOSTIC_RUNS`, are not methods and are left out).
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +55,9 @@ METRIC_HINTS: dict[str, str] = {"sod_": "needs a salient-object detector and the
 CROSS_METRICS: tuple[str, ...] = ("psnr", "ssim", "lpips_alex", "psnr_gtmean", "ssim_gtmean", "lpips_alex_gtmean",
                                   "niqe")
 METHOD_ORDER: tuple[str, ...] = (*BASELINES, "frlie", "llflow", "jcrnet", "iclr", "irle", "cidnet")
+# scores rows of diagnostic runs: not methods, so never rows of the cross-method table (the method notebooks show them)
+DIAGNOSTIC_RUNS: dict[str, str] = {"irle_pseudo_gt": "IRLE's local exposure-simulated pseudo ground truth scored as "
+                                                     "an output (a training target of IRLE, not a method)"}
 EVAL_PROTOCOL = ("evaluate_suite protocol: 8-bit outputs; psnr (RGB), ssim (MATLAB 11x11 Gaussian per RGB channel), "
                  "lpips_alex (AlexNet, inputs in [-1, 1]); *_gtmean = after the GT-mean rescaling; niqe (LIVE "
                  "MATLAB release) on unpaired sets; test images cropped as the profile says")
@@ -124,15 +130,25 @@ def ledger_names(label: str, profile: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def implemented_names(profile: str) -> frozenset[str]:
-    """Every ledger method name some run of this workbook can stand for (methods, variants, baselines)."""
+def name_labels(profile: str) -> dict[str, tuple[str, ...]]:
+    """Every ledger method name some run of this workbook can stand for (methods, variants, baselines) -> the
+    run labels (``method`` or ``method[variant]``) that stand for it."""
     from .recipes import available_methods
 
     labels = list(BASELINES)
     for method in available_methods():
         labels.append(method)
         labels += [f"{method}[{v}]" for v in (_raw_config(method, profile).get("variants") or {})]
-    return frozenset(n for label in labels for n in ledger_names(label, profile))
+    names: dict[str, tuple[str, ...]] = {}
+    for label in labels:
+        for name in ledger_names(label, profile):
+            names[name] = (*names.get(name, ()), label)
+    return names
+
+
+def implemented_names(profile: str) -> frozenset[str]:
+    """Every ledger method name some run of this workbook can stand for (methods, variants, baselines)."""
+    return frozenset(name_labels(profile))
 
 
 # ------------------------------------------------------------------------------------------------ loading
@@ -259,11 +275,21 @@ def reproduced_from_scores(scores: pd.DataFrame, profile: str, wanted: set[str],
             run = parse_label(str(row["method"]))
             seed = row["seed"] if "seed" in row and pd.notna(row.get("seed")) else run.seed
             for metric in metrics:
-                column = metric if metric in row.index else METRIC_ALIASES.get(metric)
-                if column in row.index and pd.notna(row[column]):
-                    rows.append({"method": name, "dataset": dataset, "metric": metric, "value": float(row[column]),
+                value = first_value(row, (metric, METRIC_ALIASES.get(metric)))
+                if value is not None:
+                    rows.append({"method": name, "dataset": dataset, "metric": metric, "value": value,
                                  "run": run.base, "seed": seed})
     return pd.DataFrame(rows, columns=["method", "dataset", "metric", "value", "run", "seed"])
+
+
+def first_value(row: pd.Series, columns: Iterable[str | None]) -> float | None:
+    """The first number of ``row`` among ``columns`` (a metric, then its alias): score files concatenated from
+    several notebooks have both columns, the preferred one NaN for the rows of notebooks that only wrote the
+    alias."""
+    for column in columns:
+        if column in row.index and pd.notna(row[column]):
+            return float(row[column])
+    return None
 
 
 def _run_rank(run: RunLabel, ablation: bool) -> int | None:
@@ -289,6 +315,7 @@ class ComparisonContext:
     measured_metrics: frozenset[str]
     metric_names: frozenset[str]  # every metric name a table column may carry (ledger + registry)
     reasons: dict[str, str | None] = field(default_factory=dict)  # memo of dataset_reason
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # ledger name -> run labels (name_labels)
 
     @property
     def name(self) -> str:
@@ -317,18 +344,53 @@ class ComparisonContext:
             return f"not run: {dataset} is not a test set of the {self.name} profile"
         return None
 
+    def variant_reason(self, method: str, notebook: str | None) -> str | None:
+        """Why the ledger ``method`` has no value when only config variants stand for it and none of them has a
+        scores row in this profile (its notebook did not train it), else ``None``."""
+        runs = [parse_label(label) for label in self.labels.get(method, ())]
+        if not runs or any(r.variant is None for r in runs):
+            return None
+        if any((r.method, r.variant) in self.scored_variants for r in runs):
+            return None
+        which = ", ".join(f"{r.method}[{r.variant}]" for r in runs)
+        return (f"not run: {method} (config variant {which}) is not trained in the {self.name} profile: "
+                f"{notebook or 'its notebook'} wrote no scores for it")
+
+    @cached_property
+    def scored_variants(self) -> frozenset[tuple[str, str | None]]:
+        """``(method, variant)`` of every run with a scores row."""
+        runs = [parse_label(str(m)) for m in self.scores["method"]] if len(self.scores) else []
+        return frozenset((r.method, r.variant) for r in runs)
+
 
 def build_context(profile: Mapping[str, Any], tables_dir: str | Path) -> ComparisonContext:
     scores = load_scores(tables_dir)
     names = known_metrics()
     measured = set(metric_columns(scores, names))
     measured |= {alias for alias, target in METRIC_ALIASES.items() if target in measured}
-    return ComparisonContext(profile, scores, implemented_names(str(profile["name"])), frozenset(measured), names)
+    labels = name_labels(str(profile["name"]))
+    return ComparisonContext(profile, scores, frozenset(labels), frozenset(measured), names, labels=labels)
+
+
+def table_reasons(frame: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """``(method, dataset) -> status`` of a method table's reproduced rows that say why they were not run
+    (``status`` starting with ``not run`` / ``not reproducible``, e.g. a variant outside the profile's budget);
+    ``dataset`` is ``'none'`` for dataset-free tables."""
+    if not {"method", "source", "status"} <= set(frame.columns):
+        return {}
+    rows = frame[frame["source"].astype(str).str.startswith(REPRODUCED_SOURCES)
+                 & frame["status"].astype(str).str.startswith(("not run", "not reproducible"))]
+    datasets = rows["dataset"] if "dataset" in rows else pd.Series("none", index=rows.index)
+    reasons: dict[tuple[str, str], str] = {}
+    for method, dataset, status in zip(rows["method"], datasets, rows["status"]):
+        reasons.setdefault((str(method), str(dataset)), str(status))
+    return reasons
 
 
 def missing_reason(artifact: Artifact, method: str, dataset: str, metric: str, ctx: ComparisonContext,
-                   table_present: bool) -> str:
-    """Why a reported cell has no reproduced value (first applicable reason)."""
+                   table_present: bool, noted: Mapping[tuple[str, str], str] | None = None) -> str:
+    """Why a reported cell has no reproduced value (first applicable reason). ``noted``: the method table's own
+    reasons per ``(method, dataset)`` (:func:`table_reasons`), used before the generic ones."""
     status = artifact.status.of(ctx.name)
     if status.startswith("not run") or status.startswith("not reproducible"):
         return status
@@ -337,6 +399,9 @@ def missing_reason(artifact: Artifact, method: str, dataset: str, metric: str, c
         return reason
     if method not in ctx.implemented:
         return f"reported only: {method} is not implemented in this workbook"
+    reason = (noted or {}).get((method, dataset)) or ctx.variant_reason(method, artifact.notebook)
+    if reason:
+        return reason
     if metric not in ctx.measured_metrics and not table_present:
         hint = next((h for prefix, h in METRIC_HINTS.items() if metric.startswith(prefix)), "")
         return f"not run: {metric} is not measured by the evaluation suite" + (f" ({hint})" if hint else "")
@@ -365,7 +430,9 @@ def compare_table(artifact: Artifact, tables_dir: str | Path, ctx: ComparisonCon
     metrics = sorted(set(reported["metric"]))
     table_files = [Path(tables_dir) / Path(o).name for o in artifact.outputs if o.startswith("tables/")]
     present = [f for f in table_files if f.is_file() and f.stat().st_size > 0]
-    from_table = pd.concat([reproduced_from_table(pd.read_csv(f), reported, ctx.metric_names) for f in present]
+    frames = [pd.read_csv(f) for f in present]
+    noted = {k: v for frame in reversed(frames) for k, v in table_reasons(frame).items()}  # first table wins
+    from_table = pd.concat([reproduced_from_table(f, reported, ctx.metric_names) for f in frames]
                            + [pd.DataFrame(columns=["method", "dataset", "metric", "value"])], ignore_index=True)
     from_table = _aggregate(from_table).assign(origin="; ".join(f.name for f in present))
     from_scores = reproduced_from_scores(ctx.scores, ctx.name, set(reported["method"]), metrics, artifact.ablation)
@@ -383,7 +450,8 @@ def compare_table(artifact: Artifact, tables_dir: str | Path, ctx: ComparisonCon
     merged = _order_like(merged, reported, key)
     merged["direction"] = merged["direction"].fillna(merged["metric"].map(_direction))
     merged["delta"] = merged["reproduced"] - merged["reported"]
-    merged["status"] = [_cell_status(artifact, r, ctx, bool(present)) for r in merged.itertuples(index=False)]
+    merged["status"] = [_cell_status(artifact, r, ctx, bool(present), noted)
+                        for r in merged.itertuples(index=False)]
     merged["seeds"] = merged["seeds"].fillna(0).astype(int)
     merged["origin"] = merged["origin"].fillna("")
     return merged[list(COMPARISON_COLUMNS)].reset_index(drop=True)
@@ -402,13 +470,14 @@ def _order_like(merged: pd.DataFrame, reported: pd.DataFrame, key: list[str]) ->
     return merged.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
-def _cell_status(artifact: Artifact, row: Any, ctx: ComparisonContext, table_present: bool) -> str:
+def _cell_status(artifact: Artifact, row: Any, ctx: ComparisonContext, table_present: bool,
+                 noted: Mapping[tuple[str, str], str]) -> str:
     has_rep, has_rec = not _isnan(row.reported), not _isnan(row.reproduced)
     if has_rep and has_rec:
         return REPRODUCED
     if has_rec:
         return "reproduced only (no reported value)"
-    return missing_reason(artifact, row.method, row.dataset, row.metric, ctx, table_present)
+    return missing_reason(artifact, row.method, row.dataset, row.metric, ctx, table_present, noted)
 
 
 def _isnan(value: Any) -> bool:
@@ -441,12 +510,13 @@ def cross_method_table(scores: pd.DataFrame, profile: Mapping[str, Any], metrics
 
     One row per (method, dataset): ``method, label, dataset, kind, status, seeds, images, <metric>,
     <metric>_std``; means and standard deviations over seeds (std is NaN for one seed). A method or dataset
-    without scores appears with the reason in ``status``.
+    without scores appears with the reason in ``status``. Diagnostic runs (:data:`DIAGNOSTIC_RUNS`) are left out;
+    :func:`save_cross_method` says so in the notes.
     """
     data = profile["data"]
     datasets = [(d, "paired") for d in data.get("eval_paired", [])] + [(d, "unpaired")
                                                                       for d in data.get("eval_unpaired", [])]
-    main = scores[[parse_label(str(m)).is_main for m in scores["method"]]] if len(scores) else scores
+    main = scores[[_is_cross_run(parse_label(str(m))) for m in scores["method"]]] if len(scores) else scores
     labels = list(dict.fromkeys([*expected_methods, *(parse_label(str(m)).base for m in main["method"])]))
     rows = []
     for label in labels:
@@ -455,6 +525,11 @@ def cross_method_table(scores: pd.DataFrame, profile: Mapping[str, Any], metrics
             rows.append(_cross_row(label, dataset, kind, runs[runs["dataset"] == dataset] if len(runs) else runs,
                                    metrics, has_scores=len(runs) > 0))
     return pd.DataFrame(rows)
+
+
+def _is_cross_run(run: RunLabel) -> bool:
+    """A main run of a method or baseline (not an ablation variant, not a diagnostic run)."""
+    return run.is_main and run.method not in DIAGNOSTIC_RUNS
 
 
 def _cross_row(label: str, dataset: str, kind: str, runs: pd.DataFrame, metrics: Sequence[str],
@@ -496,8 +571,25 @@ LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
                   "→": r"$\rightarrow$", "ℓ": r"$\ell$"}
 
 
+REASON_CUTS = (" (tried ", ". Fix:")  # a dataset error's list of layouts tried and its how-to-fix advice
+MAX_REASON = 200
+
+
 def latex_escape(text: Any) -> str:
     return "".join(LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+
+
+def short_reason(status: Any, limit: int = MAX_REASON) -> Any:
+    """A reason as the Markdown and LaTeX files show it: a dataset error without the layouts tried and the fix
+    (``python -m data_prep status`` prints them; the CSV keeps the full text, as ``short_status`` of the IRLE and
+    JCRNet tables does), at most ``limit`` characters. Non-strings are returned as they are."""
+    if not isinstance(status, str):
+        return status
+    text = status
+    for cut in REASON_CUTS:
+        if cut in text:
+            text = text.split(cut, 1)[0] + " (see `python -m data_prep status`)"
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def to_latex(table: pd.DataFrame, caption: str = "", label: str = "", digits: int = 4) -> str:
@@ -523,11 +615,14 @@ def save_table_with_latex(ctx: Any, table: pd.DataFrame, name: str, protocol: st
                           caption: str = "", digits: int = 4, display: pd.DataFrame | None = None) -> list[Path]:
     """``ctx.save_table`` (CSV + Markdown + provenance JSON; numbers rounded to ``digits``) and
     ``tables/<name>.tex`` with the same header facts as comments. ``display`` (default: the rounded table) is
-    what the Markdown and LaTeX files show; missing values appear as ``-`` there."""
+    what the Markdown and LaTeX files show; missing values appear as ``-`` there, and long ``status`` reasons
+    shortened (:func:`short_reason`; the CSV keeps them whole)."""
     from .provenance import atomic_write_bytes
 
     rounded = table.round(digits)
     shown = rounded if display is None else display
+    if "status" in shown:
+        shown = shown.assign(status=shown["status"].map(short_reason))
     csv_path, md_path = ctx.save_table(rounded, name, protocol=protocol, notes=notes)
     text = md_path.read_text(encoding="utf-8")
     header = text[: text.index("\n\n", text.index("Profile:")) + 2]
@@ -545,6 +640,8 @@ def save_cross_method(ctx: Any, cross: pd.DataFrame, notes: str = "", digits: in
     """``tables/cross_method``: numbers (mean and ``*_std`` columns) in the CSV, ``mean ± std`` in the Markdown
     and LaTeX files."""
     protocol = EVAL_PROTOCOL + "; mean ± std over seeds (std only with more than one seed)"
+    left_out = "; ".join(f"{k} ({v})" for k, v in DIAGNOSTIC_RUNS.items())
+    notes = "\n".join(filter(None, (notes, f"diagnostic runs left out (not methods): {left_out}")))
     return save_table_with_latex(ctx, cross, "cross_method", protocol, notes, "all methods under one protocol",
                                  display=format_mean_std(cross, digits=digits))
 

@@ -150,3 +150,26 @@ def test_unregistered_outputs_are_listed(tmp_path):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x")
     assert A.unregistered_outputs(tmp_path) == ["tables/jcrnet_extra.csv", "figures/odd_name.png"]
+
+
+def _notebook_line(repo_root, notebook, prefix):
+    import json
+
+    cells = json.loads((repo_root / "notebooks" / f"{notebook}.ipynb").read_text(encoding="utf-8"))["cells"]
+    lines = [line for c in cells if c["cell_type"] == "code" for line in "".join(c["source"]).splitlines()]
+    return next(line for line in lines if line.startswith(prefix))
+
+
+def test_statuses_name_the_variants_the_notebooks_do_not_train(repo_root):
+    # 13_iclr trains the one-MAFM DIEM variants in `paper` only; 11_jcrnet never trains `released_code`
+    assert "wo_first_mafm" in _notebook_line(repo_root, "13_iclr", "PAPER_ONLY_VARIANTS = ")
+    assert "released_code" not in _notebook_line(repo_root, "11_jcrnet", "VARIANTS = ")
+    iclr = A.get("iclr_ablation").status
+    for profile in ("smoke", "quick"):
+        assert "w/o 1st / w/o 2nd MAFM of DIEM variants run only in the paper profile" in iclr.of(profile)
+    assert iclr.paper == "reproduced"
+    for table in ("jcrnet_table1", "jcrnet_table2"):
+        for profile in A.PROFILES:
+            status = A.get(table).status.of(profile)
+            assert "'JCRNet (MindSpore)' row (config variant released_code) is not trained" in status, (table, profile)
+            assert "MindSpore) not implemented" not in status and "DDNet, JCRNet (MindSpore)" not in status

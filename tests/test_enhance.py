@@ -2,6 +2,8 @@
 large images, clear errors for unreadable inputs and bad checkpoints, the command line."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -126,3 +128,60 @@ def test_command_line(tmp_path, capsys):
     (tmp_path / "in" / "bad.png").write_bytes(b"junk")
     assert E.main([str(src.parent), "--method", "he", "--out", str(tmp_path / "o2"), "--skip-errors"]) == 1
     assert "skipped" in capsys.readouterr().err
+
+
+def test_same_names_in_different_folders_never_overwrite_each_other(tmp_path, capsys):
+    a, b, c = (_write(tmp_path / "a" / "x.png", seed=1), _write(tmp_path / "b" / "x.png", seed=2),
+               _write(tmp_path / "c" / "sub" / "x.png", seed=3))
+    tree = E.input_tree([tmp_path / "a", tmp_path / "b", tmp_path / "c"], recursive=True)
+    assert list(tree) == [a, b, c] and [str(r) for r in tree.values()] == ["x.png", "x.png", "sub/x.png"]
+    names = E.output_names(list(tree), list(tree.values()))
+    assert names == ["a/x.png", "b/x.png", "sub/x.png"]  # sub-path kept, roots told apart
+    assert E.output_names([a, b, c]) == ["a/x.png", "b/x.png", "sub/x.png"]  # files given one by one: same rule
+    deep = [_write(tmp_path / "p" / "q" / "y.png"), _write(tmp_path / "r" / "q" / "y.png")]
+    assert E.output_names(deep) == ["p/q/y.png", "r/q/y.png"]
+    report = E.enhance_images([tmp_path / "a", tmp_path / "b", tmp_path / "c"], tmp_path / "out", "he",
+                              recursive=True, progress=False)
+    assert [p.relative_to(tmp_path / "out").as_posix() for p in report.written] == names
+    assert len({p.read_bytes() for p in report.written}) == 3  # three different images, none overwritten
+    with pytest.raises(E.EnhanceError, match="3 output"):  # a second run never replaces them silently
+        E.enhance_images([tmp_path / "a", tmp_path / "b", tmp_path / "c"], tmp_path / "out", "he", recursive=True)
+    again = E.enhance_images([a, b], tmp_path / "out", "he", overwrite=True, progress=False)
+    assert again.replaced == again.written and len(again.written) == 2
+    cli = [str(a), str(b), "--method", "he", "--out", str(tmp_path / "out"), "--no-progress"]
+    assert E.main(cli) == 2 and "--overwrite" in capsys.readouterr().err
+    assert E.main([*cli, "--overwrite"]) == 0 and "2 existing file(s) replaced" in capsys.readouterr().out
+
+
+def _run_folder(root, method="frlie", profile="smoke"):
+    """A finished run as recipes.train_method leaves it, of a config that no YAML profile has (2 blocks)."""
+    cfg = load_method_config("frlie", profile)
+    cfg["model"]["num_blocks"] = 2
+    torch.manual_seed(1)
+    model = build_model(dict(cfg["model"])).eval()
+    run = root / "runs" / "frlie"
+    (run / "stage2" / "checkpoints").mkdir(parents=True)
+    torch.save({"model": model.state_dict()}, run / "stage2" / "checkpoints" / "best.pt")
+    (run / "recipe.json").write_text(json.dumps({"method": method, "variant": None, "tag": None,
+                                                 "profile": profile, "config": cfg}))
+    return run, model
+
+
+def test_run_folder_checkpoints_use_the_config_of_their_recipe(tmp_path, capsys):
+    run, model = _run_folder(tmp_path)
+    src = _write(tmp_path / "in" / "x.png")
+    best = run / "stage2" / "checkpoints" / "best.pt"
+    assert E.model_config("frlie", best)[1] == "its run's recipe.json (profile smoke)"
+    for checkpoint, out in ((run, "o1"), (best, "o2")):  # the run folder and its checkpoint file
+        written = E.enhance_images([src], tmp_path / out, "frlie", checkpoint, progress=False).written[0]
+        with torch.no_grad():
+            expected = as_enhancer(model, "frlie", 4)(torch.from_numpy(read_image(src))[None])[0].numpy()
+        np.testing.assert_allclose(read_image(written), expected, atol=1 / 255 + 1e-6)
+    with pytest.raises(E.EnhanceError, match="does not fit frlie built from configs/frlie/paper.yaml"):
+        E.enhance_images([src], tmp_path / "o3", "frlie", run, profile="paper", progress=False)  # explicit wins
+    assert E.main([str(src), "--method", "frlie", "--checkpoint", str(run), "--out", str(tmp_path / "o4"),
+                   "--no-progress"]) == 0
+    assert E.model_config("frlie", tmp_path / "elsewhere.pt")[1] == "configs/frlie/paper.yaml"  # no run folder
+    wrong, _ = _run_folder(tmp_path / "other", method="irle")
+    with pytest.raises(E.EnhanceError, match="is a irle run"):
+        E.load_model("frlie", wrong)

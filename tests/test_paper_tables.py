@@ -74,14 +74,16 @@ def test_frlie_table1_deltas_reasons_and_extra_rows(tmp_path, smoke):
     lime = _by(frame, "LIME", "lol_v1", "niqe")  # no row in the method table: taken from the baseline scores
     assert lime.reproduced == 8.0 and lime.origin == "scores: lime" and lime.direction == "lower"
     assert _by(frame, "BIMEF", "lol_v1", "ssim").status == "reported only: BIMEF is not implemented in this workbook"
-    wo_fr = _by(frame, "FRLIE w/o FR", "lol_v1", "psnr")
-    assert wo_fr.status.startswith("not run: no reproduced row for FRLIE w/o FR")
+    wo_fr = _by(frame, "FRLIE w/o FR", "lol_v1", "psnr")  # no scores of frlie[wo_fr] at all: never trained
+    assert wo_fr.status == ("not run: FRLIE w/o FR (config variant frlie[wo_fr]) is not trained in the smoke "
+                            "profile: 10_frlie wrote no scores for it")
     extra = _by(frame, "Input", "lol_v1", "psnr")
     assert math.isnan(extra.reported) and extra.status == "reproduced only (no reported value)"
     assert len(frame) == 42 + 3  # every reported cell, plus the extra reproduced ones
 
 
-def test_absent_datasets_take_the_reason_of_the_scores(tmp_path, smoke):
+def test_absent_datasets_take_the_reason_of_the_scores(tmp_path):
+    smoke = load_profile("smoke", overrides={"data": {"root": None, "eval_unpaired": ["dicm", "lime", "npe"]}})
     tables = _tables(tmp_path, frlie_scores=[
         {"method": "frlie", "dataset": "dicm", "kind": "unpaired", "niqe": 5.5},
         {"method": "frlie", "dataset": "npe", "kind": "unpaired", "images": 0, "status": "not run: NPE missing"}])
@@ -138,6 +140,51 @@ def test_lpips_of_unstated_backbone_is_compared_with_alexnet(tmp_path, smoke):
     assert _by(frame, "LLFlow", "lol_v1", "psnr").status.startswith("not run: tables/llflow_lol_table.csv not written")
 
 
+def test_lpips_alias_is_used_where_the_preferred_column_is_nan(tmp_path, smoke):
+    # jcrnet_scores.csv writes `lpips` and `lpips_alex`, llflow_scores.csv only `lpips_alex`: once concatenated,
+    # the LLFlow rows have lpips = NaN and must fall back to lpips_alex
+    tables = _tables(tmp_path,
+                     jcrnet_scores=[{"method": "jcrnet", "dataset": "lol_v1", "psnr": 16.0, "lpips": 0.30,
+                                     "lpips_alex": 0.31}],
+                     llflow_scores=[{"method": "llflow", "dataset": "lol_v1", "psnr": 17.0, "lpips_alex": 0.433}])
+    ctx = P.build_context(smoke, tables)
+    assert ctx.scores["lpips"].isna().sum() == 1
+    frame = P.compare_table(A.get("jcrnet_table1"), tables, ctx)
+    llflow = _by(frame, "LLFlow", "lol_v1", "lpips")
+    assert llflow.reproduced == 0.433 and llflow.status == "reproduced" and llflow.origin == "scores: llflow"
+    assert _by(frame, "JCRNet (PyTorch)", "lol_v1", "lpips").reproduced == 0.30  # the preferred column first
+    row = pd.Series({"lpips": float("nan"), "lpips_alex": 0.5})
+    assert P.first_value(row, ("lpips", "lpips_alex")) == 0.5 and P.first_value(row, ("lpips", None)) is None
+
+
+def test_method_table_reasons_and_untrained_variants_explain_missing_cells(tmp_path):
+    quick = load_profile("quick", overrides={"data": {"root": None}})
+    tables = _tables(tmp_path, iclr_scores=[{"method": "iclr[wo_mafm]", "dataset": "lol_v1", "psnr": 18.0}],
+                     jcrnet_scores=[{"method": "jcrnet", "dataset": "lol_v1", "psnr": 16.0},
+                                    {"method": "jcrnet", "dataset": "dicm", "kind": "unpaired", "niqe": 4.5}])
+    budget = "not run: outside the quick budget (the paper profile runs it)"
+    pd.DataFrame([{"method": "ICLR w/o MAFM", "dataset": "lol_v1", "source": "reproduced (quick)", "status": "ok",
+                   "psnr_gtmean": 22.0},
+                  {"method": "ICLR w/o 1st MAFM of DIEM", "dataset": "lol_v1", "source": "reproduced (quick)",
+                   "status": budget},
+                  {"method": "ICLR w/o 2nd MAFM of DIEM", "dataset": "lol_v1", "source": "reported (iclr)",
+                   "status": "not run: a reported row is never a reason"}]).to_csv(tables / "iclr_ablation.csv",
+                                                                                   index=False)
+    ctx = P.build_context(quick, tables)
+    ablation = P.compare_table(A.get("iclr_ablation"), tables, ctx)
+    assert _by(ablation, "ICLR w/o 1st MAFM of DIEM", "lol_v1", "psnr_gtmean_delta").status == budget
+    assert _by(ablation, "ICLR w/o MAFM", "lol_v1", "psnr_gtmean").reproduced == 22.0
+    second = _by(ablation, "ICLR w/o 2nd MAFM of DIEM", "lol_v1", "psnr_gtmean_delta").status
+    assert "iclr[wo_second_mafm]) is not trained in the quick profile" in second  # reported rows give no reason
+    assert _by(ablation, "ICLR w/o MAFM", "lol_v1", "ssim_gtmean").status.startswith("not run: no reproduced row")
+    table1 = P.compare_table(A.get("jcrnet_table1"), tables, ctx)
+    mindspore = _by(table1, "JCRNet (MindSpore)", "lol_v1", "psnr").status
+    assert mindspore == ("not run: JCRNet (MindSpore) (config variant jcrnet[released_code]) is not trained in the "
+                         "quick profile: 11_jcrnet wrote no scores for it")
+    assert P.table_reasons(pd.DataFrame({"method": ["A"], "source": ["reproduced (quick)"],
+                                         "status": ["not run: x"]})) == {("A", "none"): "not run: x"}
+
+
 def test_summary_counts_outcomes(tmp_path, smoke):
     tables = _tables(tmp_path, baselines=[{"method": "lime", "dataset": "lol_v1", "psnr": 16.0}])
     ctx = P.build_context(smoke, tables)
@@ -155,8 +202,11 @@ def test_cross_method_table_means_stds_and_missing_rows(smoke):
         {"method": "frlie[seed0]", "dataset": "lol_v1", "psnr": 10.0},
         {"method": "frlie[seed1]", "dataset": "lol_v1", "psnr": 14.0},
         {"method": "frlie[wo_fr]", "dataset": "lol_v1", "psnr": 1.0},
-        {"method": "frlie[seed0]", "dataset": "dicm", "kind": "unpaired", "images": 0, "status": "not run: gone"}])
+        {"method": "frlie[seed0]", "dataset": "dicm", "kind": "unpaired", "images": 0, "status": "not run: gone"},
+        {"method": "irle_pseudo_gt", "dataset": "lol_v1", "psnr": 30.0}])
     cross = P.cross_method_table(scores, smoke).set_index(["label", "dataset"])
+    assert "irle_pseudo_gt" not in set(cross.index.get_level_values("label"))  # a diagnostic, not a method
+    assert "irle_pseudo_gt" in P.DIAGNOSTIC_RUNS
     frlie = cross.loc[("frlie", "lol_v1")]
     assert (frlie.psnr, frlie.seeds, frlie.method) == (12.0, 2, "FRLIE")
     assert frlie.psnr_std == pytest.approx(8 ** 0.5)
@@ -191,7 +241,25 @@ def test_save_table_with_latex_writes_three_files(tmp_path, smoke):
                           "psnr_std": [1.0]})
     md = P.save_cross_method(ctx, cross)[1].read_text()
     assert "12.000 ± 1.000" in md and "Profile: `smoke`" in md and "psnr_std" not in md
+    assert "diagnostic runs left out (not methods): irle_pseudo_gt" in md  # the exclusion is stated
     assert ctx.check_outputs()
+
+
+def test_long_reasons_are_short_in_markdown_and_latex_only(tmp_path, smoke):
+    ctx = NotebookContext("90_tables", smoke, tmp_path, tmp_path / "results" / "smoke")
+    layouts = " | ".join(f"COCO{i}/test/low + COCO{i}/test/high" for i in range(12))
+    long = (f"not run: coco_lowlight/test: none of the accepted layouts exists under /data (tried {layouts}). "
+            "Fix: get it from: nowhere; put it under /data as COCO/test/low")
+    table = pd.DataFrame({"method": ["LLFlow", "LIME"], "psnr": [float("nan"), 16.0],
+                          "status": [long, "reproduced"]})
+    csv, md, tex = P.save_table_with_latex(ctx, table, "compare_demo", protocol="psnr")
+    short = "not run: coco_lowlight/test: none of the accepted layouts exists under /data (see `python -m data_prep"
+    assert pd.read_csv(csv)["status"].iloc[0] == long  # the CSV keeps the whole reason
+    assert short in md.read_text() and "(tried" not in md.read_text() and "Fix:" not in md.read_text()
+    assert "(tried" not in tex.read_text() and "none of the accepted layouts exists under /data" in tex.read_text()
+    assert len(P.short_reason(long)) < 120 and P.short_reason("reproduced") == "reproduced"
+    assert P.short_reason("not run: " + "x" * 500).endswith("...") and len(P.short_reason("y" * 500)) == P.MAX_REASON
+    assert math.isnan(P.short_reason(float("nan")))
 
 
 def test_protocol_grid_tables_map_rows_to_protocol_metrics(tmp_path, smoke):
