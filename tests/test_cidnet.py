@@ -3,6 +3,8 @@ perceptual losses of its objective, and the configs."""
 from __future__ import annotations
 
 import copy
+import math
+import re
 from pathlib import Path
 
 import pytest
@@ -262,6 +264,47 @@ def check_losses_build(method: str) -> None:
                 assert LOSSES.build(entry).loss_weight == entry["loss_weight"]
 
 
+# ---- recipe numbers read from the paper / spec text (shared by test_iclr, test_jcrnet, test_frlie) --------------
+# '#' in a pattern stands for one number: 100, 0.05, 1e-4, 2×10^{-4}, 2 \times 10^{-4}, 10^{-3}, 1,000,001.
+NUMBER = (r"(\d+(?:\.\d+)?\s*(?:×|\\times)\s*10\^\{?-?\d+\}?|10\^\{?-?\d+\}?|\d{1,3}(?:,\d{3})+(?!\d)"
+          r"|\d+(?:\.\d+)?(?:e-?\d+)?)")
+
+
+def shared_text(shared_root: Path, relpath: str, start: str | None = None, end: str | None = None) -> str:
+    """A seed/spec file under ``shared_root`` (whitespace runs collapsed to one space), or its part from the
+    heading ``start`` up to ``end``."""
+    text = (shared_root / relpath).read_text(encoding="utf-8")
+    if start is not None:
+        i = text.index(start)
+        text = text[i:text.index(end, i + len(start))] if end else text[i:]
+    return " ".join(text.split())
+
+
+def to_number(token: str) -> float:
+    t = token.replace(",", "").replace("\\times", "×").replace(" ", "")
+    power = re.fullmatch(r"(?:(\d+(?:\.\d+)?)×)?10\^\{?(-?\d+)\}?", t)
+    return float(power.group(1) or 1) * 10.0 ** int(power.group(2)) if power else float(t)
+
+
+def numbers_in(text: str, pattern: str) -> list[float]:
+    """The numbers the ``#`` slots of the regex ``pattern`` capture at its first match in ``text``."""
+    match = re.search(pattern.replace("#", NUMBER), text)
+    assert match, f"sentence not found: {pattern!r}"
+    return [to_number(g) for g in match.groups()]
+
+
+def assert_numbers(actual: list[float] | tuple[float, ...], stated: list[float], what: str) -> None:
+    assert list(actual) == pytest.approx(stated, rel=1e-9), f"{what}: config {list(actual)} vs text {stated}"
+
+
+def test_number_helpers_parse_the_notations_of_the_texts():
+    text = "decays from $2 \\times 10^{-4}$ to 2×10^{-5}, usually 10^{-3}, lr 1e-4, 1,000,001 iters, batch 8, x 0.05."
+    assert numbers_in(text, r"from \$?#\$? to #, usually #, lr #, # iters, batch #, x #\.") == pytest.approx(
+        [2e-4, 2e-5, 1e-3, 1e-4, 1_000_001, 8, 0.05], rel=1e-12)
+    with pytest.raises(AssertionError, match="sentence not found"):
+        numbers_in(text, r"batch size of #")
+
+
 def test_paper_config_is_the_released_recipe():
     cfg = load_config("cidnet", "paper")
     stage = cfg["stages"]["main"]
@@ -279,6 +322,31 @@ def test_paper_config_is_the_released_recipe():
     assert cfg["model"]["channels"] == [36, 36, 72, 144] and cfg["model"]["heads"] == [1, 2, 4, 8]
     assert cfg["test"]["official_options"]["lol_v1"] == official_test_options("lol_v1")
     assert cfg["test"]["official_options"]["lol_v2_real"] == official_test_options("lol_v2_real")
+
+
+def test_paper_config_against_the_spec_text(shared_root):
+    """The recipe numbers of paper.yaml are the ones methods.md §1.3-1.4 transcribes from the released code (the
+    README says the paper's per-dataset settings were lost; no CIDNet paper text is stored)."""
+    spec = shared_text(shared_root, "specs/methods.md", "## 1. HVI colour space", "## 2. ICLR")
+    stage = load_config("cidnet", "paper")["stages"]["main"]
+    l1, ssim, edge, perc, hvi = numbers_in(spec, r"L_S = #·L1 \+ #·\(1−SSIM\) \+ #·Edge \+ #·Perc\. "
+                                                 r"Total = L_RGB \+ #·L_HVI")
+    weights = {(e["type"], tuple(e.get("inputs", ("output", "high")))): e["loss_weight"] for e in stage["losses"]}
+    for space, factor in ((("output", "high"), 1.0), (("output_hvi", "high_hvi"), hvi)):
+        assert_numbers([weights[(t, space)] for t in ("L1Loss", "SSIMLoss", "LaplacianEdgeLoss", "VGGPerceptualLoss")],
+                       [factor * w for w in (l1, ssim, edge, perc)], f"loss weights {space}")
+    assert len(weights) == 8
+    lr, batch, crop, epochs, warmup, eta_min = numbers_in(
+        spec, r"Adam \(lr #, default betas\), batch #, random crop #, random H\+V flip, # epochs; "
+              r"#-epoch linear warm-up then cosine to # \(stepped per epoch\)")
+    assert stage["optim"]["type"] == "Adam" and "betas" not in stage["optim"]      # default betas
+    sched, train = stage["scheduler"], stage["train"]
+    assert_numbers([stage["optim"]["lr"], train["batch_size"], train["patch_size"], sched["warmup_iters"],
+                    sched["eta_min"]], [lr, batch, crop, warmup, eta_min], "optimiser / schedule / batch")
+    assert sched["type"] == "cosine" and sched["step_per"] == "epoch" and train["flips"] == ["horizontal", "vertical"]
+    (pairs,) = numbers_in(shared_text(shared_root, "specs/methods.md"), r"our485/\{low,high\}` \(# train pairs\)")
+    assert_numbers([train["iterations"]], [epochs * math.ceil(pairs / batch)], "iterations = epochs x batches")
+    assert "clip_grad_norm_(0.01)` is called before `backward()`" in spec and train["grad_clip"] is None
 
 
 def test_profiles_differ_only_in_budgets_and_documented_deviations():

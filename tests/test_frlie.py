@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from test_cidnet import assert_numbers, numbers_in, shared_text  # tests/ is on sys.path under pytest
 
 from llie_core.models.blocks import ContextBlock
 from llie_core.models.frlie import FRLIE, FRNet, luma_blend, quantize_uint8
@@ -172,6 +173,56 @@ def test_paper_config_is_the_paper_recipe():
         assert stage["scheduler"]["gamma"] == 0.1 and stage["scheduler"]["milestones"] == [15000]
         assert stage["train"]["batch_size"] == 16 and stage["train"]["patch_size"] == 192
     assert s2["trainable"] == ["feature_processor"]
+    hue = [loss for loss in s2["losses"] if loss["type"] == "HueLoss"]
+    assert hue == [{"type": "HueLoss", "loss_weight": 0.05, "normalizer": 180}]     # Eq. 6 prefactor 1/180
+
+
+def test_paper_config_against_the_paper_and_spec_text(shared_root):
+    """Every recipe number of paper.yaml, read from the paper's sentences (§2, Eq. 6-7 and the training paragraph),
+    or, where the paper is silent (crop, iterations, stage-1 weight, evaluation period), from methods.md §6.2's
+    transcription of the released code."""
+    paper = shared_text(shared_root, "seeds/frlie_2022_paper.txt")
+    spec = shared_text(shared_root, "specs/methods.md", "## 6. FRLIE", "## 7.")
+    cfg = _config("paper")
+    s1, s2 = cfg["stages"]["stage1"], cfg["stages"]["stage2"]
+    lam_d, lam_fm, lam_ssim, lam_hue = numbers_in(
+        paper, r"We set \$\\lambda_D = #\$ , \$\\lambda_\{FM\} = #\$ , \$\\lambda_\{SSIM\} = #\$ and "
+               r"\$\\lambda_\{Hue\} = #\$")
+    weights = {loss["type"]: loss["loss_weight"] for loss in s2["losses"]}
+    assert_numbers([weights[t] for t in ("MSELoss", "FeatureMatchingLoss", "SSIMLoss", "HueLoss")],
+                   [lam_d, lam_fm, lam_ssim, lam_hue], "Eq. 7 weights")
+    (prefactor,) = numbers_in(paper, r"L_\{hue\} := \\frac\{1\}\{#\}")
+    (released,) = numbers_in(spec, r"loss = mean\(d\)/#")
+    hue = next(loss for loss in s2["losses"] if loss["type"] == "HueLoss")
+    code = next(loss for loss in deep_merge(cfg, cfg["variants"]["released_code"])["stages"]["stage2"]["losses"]
+                if loss["type"] == "HueLoss")
+    assert_numbers([hue["normalizer"], code["normalizer"]], [prefactor, released], "Eq. 6 / released hue normalizer")
+    (batch,) = numbers_in(paper, r"On both training stages, .{0,60}? with batch-size of #")
+    beta1, beta2 = numbers_in(paper, r"\$\\beta_1 = #\$ and \$\\beta_2 = #\$")
+    lr, lr_end, epochs = numbers_in(paper, r"learning rate decays from \$? ?# ?\$? to \$? ?# ?\$? after # epochs")
+    (stage1_weight,) = numbers_in(spec, r"Stage 1 \(MODEL=1\): autoencoder on \*\*normal-light\*\* images only: "
+                                        r"L = #·MSE")
+    crop, iters, every = numbers_in(spec, r"random crop #, random h/v flips, up to # iters; eval every # iters")
+    assert_numbers([s1["losses"][0]["loss_weight"]], [stage1_weight], "stage-1 reconstruction weight (code)")
+    for name, stage in (("stage1", s1), ("stage2", s2)):
+        optim, sched, train = stage["optim"], stage["scheduler"], stage["train"]
+        assert optim["type"] == "Adam" and sched["type"] == "multistep" and sched["step_per"] == "epoch", name
+        assert_numbers([optim["lr"], optim["lr"] * sched["gamma"], *sched["milestones"], *optim["betas"]],
+                       [lr, lr_end, epochs, beta1, beta2], f"{name}: Adam / decay")
+        assert_numbers([train["batch_size"], train["patch_size"], train["iterations"], stage["eval"]["every"]],
+                       [batch, crop, iters, every], f"{name}: batch (paper), crop / iterations / eval (code)")
+        assert train["flips"] == ["horizontal", "vertical"], name
+
+
+def test_hue_normalizer_in_every_profile_and_variant():
+    """Main recipe and wo_fr: the paper's 1/180 (Eq. 6); released_code: the code's 1/360."""
+    for profile in ("paper", "quick", "smoke"):
+        cfg = _config(profile)
+        for variant, expected in ((None, 180), ("wo_fr", 180), ("released_code", 360)):
+            merged = deep_merge(cfg, cfg["variants"][variant]) if variant else cfg
+            hue = [loss for loss in merged["stages"]["stage2"]["losses"] if loss["type"] == "HueLoss"]
+            assert [loss["normalizer"] for loss in hue] == [expected], (profile, variant)
+        assert "released_decoder" not in (CONFIG_DIR / f"{profile}.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("profile", ["quick", "smoke"])

@@ -1,9 +1,15 @@
 """Official FRLIE stage-1 checkpoints load with strict=True and reproduce the official outputs.
 
 Read in place from ``shared/weights/frlie`` (MANIFEST.md there) and ``shared/specs/state_dict_keys``.
-Tolerances: the references are float32 outputs of the official classes; evaluating the same weights in float64
-differs from them by up to 3.5e-5 (features, |f| <= 73) and 3e-5 (images), so float32 here agrees to float32
-round-off, not better. Images: max abs error <= 2e-5, mean <= 2e-6; features: max <= 2e-6 * max|f|, mean <= 5e-6.
+Tolerance: every comparison (encoder features and reconstructions) must agree to 1e-5 absolute at every element
+(mean <= 1e-6). Measured (torch 2.14.1 CPU, oneDNN, NCHW float32, 1 or 2 threads, batch 1 or 2): max error 0.0 for
+all six comparisons: the official classes and ours run the same kernels, so the outputs are bit-identical. The
+tolerance is not a statement about float32 accuracy: the references themselves differ from a float64 evaluation
+by up to 3.5e-5 (features, |f| <= 73.5) and 9.9e-5 (images), and other float32 convolution algorithms
+(channels_last, or oneDNN disabled) move our outputs by up to 6.1e-5 (features) and 1.5e-5 (images). A failure
+with errors of that size on another machine points at its kernels, not at the model; no relative tolerance for
+the large-magnitude features was needed on this path. ``test_tolerance_catches_a_small_decoder_change`` shows the
+bound rejects a 3e-5 shift of the last decoder bias (image error 1.5e-5), which the former 2e-5 bound accepted.
 """
 from __future__ import annotations
 
@@ -53,10 +59,18 @@ def _ref(frlie_dir: Path, name: str) -> torch.Tensor:
     return torch.from_numpy(np.load(frlie_dir / "reference_outputs" / name))
 
 
-def _assert_image_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
+MAX_ABS, MEAN_ABS = 1e-5, 1e-6
+
+
+def _max_mean_error(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float, float]:
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype == torch.float32
     err = (actual - expected).abs()
-    assert actual.shape == expected.shape
-    assert err.max().item() <= 2e-5 and err.mean().item() <= 2e-6, (err.max().item(), err.mean().item())
+    return err.max().item(), err.mean().item()
+
+
+def _assert_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
+    max_err, mean_err = _max_mean_error(actual, expected)
+    assert max_err <= MAX_ABS and mean_err <= MEAN_ABS, (max_err, mean_err)
 
 
 @pytest.mark.parametrize("name", list(CHECKPOINTS))
@@ -88,11 +102,23 @@ def test_official_outputs_are_reproduced(frlie_dir, name):
     with torch.no_grad():
         features = model.encode(x)
         expected = _ref(frlie_dir, f"{prefix}_rand_features.npy")
-        err = (features - expected).abs()
-        bound = 2e-6 * expected.abs().max().item()
-        assert err.max().item() <= bound and err.mean().item() <= 5e-6, (err.max().item(), bound)
-        _assert_image_close(model.reconstruct(x), _ref(frlie_dir, f"{prefix}_rand_reconstruction.npy"))
-        _assert_image_close(model.reconstruct(image), _ref(frlie_dir, f"{prefix}_examples4png_reconstruction.npy"))
+        assert expected.abs().max() > 10                 # large-magnitude features, still held to 1e-5 absolute
+        _assert_close(features, expected)
+        _assert_close(model.reconstruct(x), _ref(frlie_dir, f"{prefix}_rand_reconstruction.npy"))
+        _assert_close(model.reconstruct(image), _ref(frlie_dir, f"{prefix}_examples4png_reconstruction.npy"))
+
+
+@pytest.mark.parametrize("name", list(CHECKPOINTS))
+def test_tolerance_catches_a_small_decoder_change(frlie_dir, name):
+    """Adding 3e-5 to the bias before the output tanh moves the image by ~1.5e-5: rejected by the 1e-5 bound."""
+    model = _load(frlie_dir, name)
+    x = _ref(frlie_dir, "input_rand_1x3x64x96.npy")
+    expected = _ref(frlie_dir, f"{CHECKPOINTS[name][0]}_rand_reconstruction.npy")
+    last_bias = [p for n, p in model.decoder.named_parameters() if n.endswith("bias")][-1]
+    with torch.no_grad():
+        last_bias.add_(3e-5)
+        max_err, _ = _max_mean_error(model.reconstruct(x), expected)
+    assert MAX_ABS < max_err < 2e-5, max_err
 
 
 def test_from_official_detects_the_decoder_and_rejects_the_other(frlie_dir):

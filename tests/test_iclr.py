@@ -4,11 +4,19 @@ configs."""
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
 import torch.nn.functional as F
-from test_cidnet import check_losses_build, check_profiles, load_config  # tests/ is on sys.path under pytest
+from test_cidnet import (  # tests/ is on sys.path under pytest
+    assert_numbers,
+    check_losses_build,
+    check_profiles,
+    load_config,
+    numbers_in,
+    shared_text,
+)
 
 from llie_core.losses.covariance_correction import CovarianceCorrectionLoss, hv_covariance, hv_second_moment
 from llie_core.models.cidnet import CIDNet, official_keys, official_test_options, state_dict_from_listing
@@ -402,6 +410,37 @@ def test_paper_config_is_the_released_recipe():
     assert (stage["train"]["batch_size"], stage["train"]["patch_size"], stage["train"]["seed"]) == (8, 256, 287469)
     assert cfg["model"]["channels"] == [36, 36, 72, 144] and cfg["test"]["gt_mean"] is True
     assert cfg["test"]["official_options"]["lol_v1"] == official_test_options("lol_v1")
+
+
+def test_paper_config_against_the_spec_text(shared_root):
+    """The recipe numbers of paper.yaml are the ones methods.md §2.2-2.3 transcribes from the released train.py /
+    options.py (the stored ICLR seed is the abstract only: it states no recipe number)."""
+    spec = shared_text(shared_root, "specs/methods.md", "## 2. ICLR", "## 3. JCRNet")
+    stage = load_config("iclr", "paper")["stages"]["main"]
+    weights = _losses({"stages": {"main": stage}})
+    rgb_ssim, rgb_edge, rgb_perc, hvi_ssim, hvi_edge, hvi_perc, hvi = numbers_in(
+        spec, r"L_RGB = \*\*MSE\*\* \(L2, not L1\) \+ #\(1−SSIM\) \+ #·Edge \+ #·Perc; "
+              r"L_HVI = CCL \+ #\(1−SSIM\) \+ #·Edge \+ #·Perc; total = L_RGB \+ #·L_HVI")
+    ccl_terms, ccl_weight = numbers_in(spec, r"all three terms weight #; loss weight #")
+    rgb, hvi_space = ("output", "high"), ("output_hvi", "high_hvi")
+    assert_numbers([weights[("MSELoss", rgb)], weights[("SSIMLoss", rgb)], weights[("LaplacianEdgeLoss", rgb)],
+                    weights[("VGGPerceptualLoss", rgb)]], [1.0, rgb_ssim, rgb_edge, rgb_perc], "L_RGB weights")
+    assert_numbers([weights[("CovarianceCorrectionLoss", HVI)], weights[("SSIMLoss", hvi_space)],
+                    weights[("LaplacianEdgeLoss", hvi_space)], weights[("VGGPerceptualLoss", hvi_space)]],
+                   [hvi * ccl_weight, hvi * hvi_ssim, hvi * hvi_edge, hvi * hvi_perc], "L_HVI weights")
+    assert ccl_terms == 1 and len(weights) == 8
+    lr, batch, crop, epochs, warmup, eta_min, seed = numbers_in(
+        spec, r"Adam lr #, batch #, crop #, flips, # epochs, warm-up # \+ cosine to #, fixed seed #")
+    sched, train = stage["scheduler"], stage["train"]
+    assert_numbers([stage["optim"]["lr"], train["batch_size"], train["patch_size"], sched["warmup_iters"],
+                    sched["eta_min"], train["seed"]], [lr, batch, crop, warmup, eta_min, seed],
+                   "optimiser / schedule / batch / seed")
+    cidnet = shared_text(shared_root, "specs/methods.md", "### 1.4", "### 1.5")   # ICLR keeps CIDNet's trainer
+    assert "default betas" in cidnet and "betas" not in stage["optim"] and "Built on the CIDNet code base" in spec
+    assert sched["type"] == "cosine" and sched["step_per"] == "epoch"             # warm-up counted in epochs
+    (pairs,) = numbers_in(shared_text(shared_root, "specs/methods.md"), r"our485/\{low,high\}` \(# train pairs\)")
+    assert "Train on LOLv1 only" in spec
+    assert_numbers([train["iterations"]], [epochs * math.ceil(pairs / batch)], "iterations = epochs x batches")
 
 
 def test_ablation_variants_change_exactly_one_thing():

@@ -14,6 +14,7 @@ from data_prep.image_io import write_image
 from llie_core import recipes
 from llie_core.engine import SelfSupervisedTask, load_checkpoint, train
 from llie_core.losses import build_loss_set
+from llie_core.models import irle as irle_module
 from llie_core.models.irle import IRLE, IlluminationNet, neighbor_pair_indices, neighbor_subsample, pd_down, pd_up
 from llie_core.models.irle_blindspot import BlindSpotDenoiser, ring_mean
 from llie_core.models.irle_pseudo_gt import gaussian_blur, gray_world, pseudo_ground_truth
@@ -97,6 +98,53 @@ def test_irle_denoise_is_blind_with_and_without_pixel_shuffle(pd_factor):
     assert grad[15, 15 + pd_factor] > 0 and grad[15 + pd_factor, 15] > 0   # same sub-image neighbours
     if pd_factor == 2:
         assert grad[15, 16].item() == 0.0                                   # other sub-images are not seen
+
+
+def _self_gradients(model: IRLE, h: int, w: int, pd_factor: int) -> torch.Tensor:
+    """|d out[c, p] / d in[c', p]| summed over c' and maxed over c, for every pixel p of an (h, w) image: one batch
+    entry per pixel (the denoiser treats batch entries independently), one backward pass per output channel."""
+    g = torch.Generator().manual_seed(h * 100 + w)
+    n = h * w
+    noisy = torch.rand(1, 3, h, w, generator=g, dtype=torch.double).expand(n, -1, -1, -1).clone().requires_grad_()
+    gain = (1 + 4 * torch.rand(1, 3, h, w, generator=g, dtype=torch.double)).expand(n, -1, -1, -1)
+    out = model.denoise(noisy, gain, pd_factor)
+    ys, xs = (t.flatten() for t in torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij"))
+    batch = torch.arange(n)
+    diag = torch.zeros(h, w, dtype=torch.double)
+    for c in range(3):
+        (grad,) = torch.autograd.grad(out[batch, c, ys, xs].sum(), noisy, retain_graph=True)
+        diag = torch.maximum(diag, grad[batch, :, ys, xs].abs().sum(1).view(h, w))
+        assert grad.abs().sum() > 0                                      # the outputs do depend on the input
+    return diag
+
+
+@pytest.mark.parametrize("gafm", [True, False])
+@pytest.mark.parametrize("pd_factor", [1, 2, 4])
+@pytest.mark.parametrize("size", [(15, 15), (17, 13)])
+def test_denoise_is_blind_at_every_pixel_of_odd_sizes(size, pd_factor, gafm):
+    """d out[p] / d in[p] == 0 for every pixel p, borders included, when the size is not a multiple of pd_factor
+    (the right/bottom padding must not copy a pixel into its own sub-image)."""
+    model = _tiny(denoiser={"num_blocks": 3, "gafm": gafm}).double()
+    _randomise_gafm(model.denoiser)
+    assert _self_gradients(model, *size, pd_factor).max().item() == 0.0
+
+
+def test_reflect_padding_would_open_the_blind_spot(monkeypatch):
+    """The check above can fail: with the former reflect padding (row H copies row H-2, same pd-2 sub-image),
+    the last real row/column sees its own pixel."""
+    model = _tiny(denoiser={"num_blocks": 3}).double()
+    _randomise_gafm(model.denoiser)
+
+    def reflect(x: torch.Tensor, factor: int) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        return torch.nn.functional.pad(x, (0, (-w) % factor, 0, (-h) % factor), mode="reflect")
+
+    monkeypatch.setattr(irle_module, "pd_pad", reflect)
+    leak = _self_gradients(model, 15, 15, 2)
+    assert leak[-2, :].max() > 0.05 and leak[:, -2].max() > 0.05         # rows/cols whose copy lands next to them
+    assert leak[:-2, :-2].max().item() == 0.0                            # interior untouched
+    monkeypatch.undo()
+    assert _self_gradients(model, 15, 15, 2).max().item() == 0.0
 
 
 def test_gafm_starts_as_identity_then_uses_the_gain_prior():
@@ -226,6 +274,11 @@ def test_forward_clamps_pads_and_pd_round_trip():
     assert pd_down(x, 2).shape == (8, 3, 4, 6)
     torch.testing.assert_close(pd_up(pd_down(x, 2), 2), x)
     torch.testing.assert_close(pd_down(x, 2)[1], x[0, :, 0::2, 1::2])
+    odd = torch.rand(1, 3, 5, 7)
+    padded = irle_module.pd_pad(odd, 4)
+    assert padded.shape[-2:] == (8, 8) and irle_module.pd_pad(x, 2) is x
+    torch.testing.assert_close(padded[..., :5, :7], odd)
+    torch.testing.assert_close(padded[..., 5:, :7], odd[..., 4:5, :].expand(-1, -1, 3, -1))   # replicate
     with pytest.raises(ValueError, match="RGB"):
         model(torch.rand(1, 1, 8, 8))
 

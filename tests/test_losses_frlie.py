@@ -82,9 +82,31 @@ def test_circular_distance_wraps_around():
 def test_hue_loss_of_image_with_itself_and_hue_rotated():
     img = _solid(40)
     assert HueLoss()(img, img).item() == pytest.approx(0.0, abs=1e-6)
-    assert HueLoss()(_solid(130), img).item() == pytest.approx(90 / 360, abs=1e-4)
-    assert HueLoss()(_solid(350), _solid(10)).item() == pytest.approx(20 / 360, abs=1e-4)
-    assert HueLoss(normalizer=180)(_solid(350), _solid(10)).item() == pytest.approx(20 / 180, abs=1e-4)
+    assert HueLoss()(_solid(130), img).item() == pytest.approx(90 / 180, abs=1e-4)
+    assert HueLoss()(_solid(350), _solid(10)).item() == pytest.approx(20 / 180, abs=1e-4)
+    assert HueLoss(normalizer=360)(_solid(350), _solid(10)).item() == pytest.approx(20 / 360, abs=1e-4)
+
+
+def test_hue_loss_default_is_the_paper_formula_on_a_hand_computed_example():
+    """Eq. 6 with the paper's 1/180, L1 as a pixel mean, on four pixels whose hues are read off by hand:
+    pred  = red (0), green (120), blue (240), (1, 0.5, 0) orange (30);
+    target = blue (240), magenta (300), cyan (180), (1, 0, 0.5) rose (330).
+    Circular distances: |0-240| = 240 -> 120; |120-300| = 180 -> 180; |240-180| = 60; |30-330| = 300 -> 60.
+    mean = (120 + 180 + 60 + 60) / 4 = 105; paper: 105 / 180 = 0.58333...; weighted by lambda_Hue = 0.05."""
+    pred = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.5, 0.0]]).T.reshape(1, 3, 2, 2)
+    target = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [1.0, 0.0, 0.5]]).T.reshape(1, 3, 2, 2)
+    assert hue_degrees(pred).flatten().tolist() == pytest.approx([0, 120, 240, 30], abs=1e-3)
+    assert hue_degrees(target).flatten().tolist() == pytest.approx([240, 300, 180, 330], abs=1e-3)
+    paper = 105 / 180
+    assert HueLoss()(pred, target).item() == pytest.approx(paper, abs=1e-5)
+    assert HueLoss.PAPER_NORMALIZER == 180 and HueLoss().normalizer == 180
+    assert HueLoss(loss_weight=0.05)(pred, target).item() == pytest.approx(0.05 * paper, abs=1e-6)
+    released = HueLoss(normalizer=HueLoss.RELEASED_NORMALIZER)(pred, target).item()
+    assert released == pytest.approx(105 / 360, abs=1e-5)
+    assert released == pytest.approx(HueLoss()(pred, target).item() / 2, rel=1e-6)   # the option halves it
+    assert LOSSES.build({"type": "HueLoss", "loss_weight": 1.0}).normalizer == 180
+    with pytest.raises(ValueError, match="normalizer"):
+        HueLoss(normalizer=0)
 
 
 def _released_hue(rgb: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
@@ -98,7 +120,7 @@ def _released_hue(rgb: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
 def test_hue_loss_matches_released_formula_on_colour_pixels():
     pred, target = _rand(2, 3, 8, 8, seed=9), _rand(2, 3, 8, 8, seed=10)
     d_released = circular_hue_distance(_released_hue(pred), _released_hue(target))
-    assert HueLoss()(pred, target).item() == pytest.approx(d_released.mean().item() / 360, abs=1e-5)
+    assert HueLoss(normalizer=360)(pred, target).item() == pytest.approx(d_released.mean().item() / 360, abs=1e-5)
 
 
 def test_hue_loss_gradients_are_finite_on_gray_images():

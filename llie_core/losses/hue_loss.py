@@ -3,7 +3,10 @@
 Paper vs. code. The printed Eq. 6, ``(1/180) * || 180 - |H(D(F_r)) - H(I_h)| ||_1``, lacks the outer
 ``180 - |.|`` (as printed it would *reward* hue differences). The released ``src/loss.py`` computes the
 wrap-around distance ``d = 180 - |180 - |h1 - h2||`` in degrees (0 <= d <= 180) and returns ``mean(d) / 360``.
-We implement that distance; ``normalizer`` (default 360, the code) can be set to 180 (the paper's prefactor).
+We implement that distance (the only reading under which Eq. 6 is a loss) with the paper's prefactor:
+``normalizer=180`` (the default) gives ``mean(d) / 180`` in [0, 1]; ``normalizer=360`` is the released code's
+value (half the paper's loss; variant ``released_code`` of configs/frlie). The L1 norm is taken as a mean over
+pixels (both the code and the other FRLIE losses average).
 """
 from __future__ import annotations
 
@@ -38,9 +41,17 @@ def circular_hue_distance(h1: Tensor, h2: Tensor) -> Tensor:
 @LOSSES.register()
 class HueLoss(nn.Module):
     """``loss_weight * mean(d) / normalizer`` with ``d`` the circular hue distance (FRLIE Eq. 6;
-    lambda_Hue = 0.05 in Eq. 7). Range [0, 180 / normalizer]."""
+    lambda_Hue = 0.05 in Eq. 7). Range [0, 180 / normalizer].
 
-    def __init__(self, loss_weight: float = 1.0, normalizer: float = 360.0, gray_hue: float = 0.0) -> None:
+    ``normalizer``: 180 (default) is the paper's ``1/180`` prefactor; 360 is the released ``src/loss.py``
+    (explicit official option, which halves the loss and so the effective lambda_Hue).
+    """
+
+    PAPER_NORMALIZER = 180.0
+    RELEASED_NORMALIZER = 360.0
+
+    def __init__(self, loss_weight: float = 1.0, normalizer: float = PAPER_NORMALIZER,
+                 gray_hue: float = 0.0) -> None:
         super().__init__()
         if normalizer <= 0:
             raise ValueError(f"normalizer must be positive, got {normalizer}")
