@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from llie_core import paths
+
+from .registry import DatasetSpec
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -38,6 +41,20 @@ def _build_synthetic(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain_manual(spec: DatasetSpec) -> None:
+    """Where to get a dataset without a direct link, and the layouts it may be placed in."""
+    how = ("no direct download link is known; obtain it manually" if spec.public
+           else "it is not publicly released; ask for a copy (see where)")
+    print(f"{spec.title}: {how}.\n"
+          f"  where:    {spec.url}\n  cite:     {spec.citation}\n  licence:  {spec.licence}\n"
+          f"  notes:    {spec.notes}\n  place it under the data root ($LLIE_DATA_ROOT) in one of these layouts:")
+    for split, layout in spec.splits.items():
+        expected = spec.expected_count[split]
+        print(f"  [{split}] ({expected if expected is not None else 'any number of'} items)")
+        for variant in layout.variants:
+            print(f"      {variant.describe()}")
+
+
 def _download(args: argparse.Namespace) -> int:
     from .registry import get_spec
 
@@ -50,21 +67,18 @@ def _download(args: argparse.Namespace) -> int:
         print(f"{spec.name} is built locally, not downloaded: python -m data_prep build-synthetic")
         return 0
     if not spec.has_direct_download:
-        print(f"{spec.title}: no direct download link is known; obtain it manually.\n"
-              f"  where:    {spec.url}\n  cite:     {spec.citation}\n  licence:  {spec.licence}\n"
-              f"  notes:    {spec.notes}\n  place it under the data root ($LLIE_DATA_ROOT) in one of these layouts:")
-        for split, layout in spec.splits.items():
-            expected = spec.expected_count[split]
-            print(f"  [{split}] ({expected if expected is not None else 'any number of'} items)")
-            for variant in layout.variants:
-                print(f"      {variant.describe()}")
+        _explain_manual(spec)
         return 1
     from .download import download
 
-    root = paths.data_root(args.root) or paths.cache_dir() / "downloads"
-    dest = root / "downloads" / spec.download_url.rsplit("/", 1)[-1]
-    print(download(spec.download_url, dest, spec.download_sha256))
+    print(download(spec.download_url, download_destination(spec, args.root), spec.download_sha256))
     return 0
+
+
+def download_destination(spec: DatasetSpec, root: str | None = None) -> Path:
+    """``<data root>/downloads/<file>``, or ``<cache>/downloads/<file>`` when no data root is set."""
+    base = paths.data_root(root) or paths.cache_dir()
+    return base / "downloads" / spec.download_url.rsplit("/", 1)[-1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

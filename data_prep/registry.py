@@ -71,6 +71,7 @@ class DatasetSpec:
     download_sha256: str | None = None
     location: str = "data_root"  # 'data_root' (real data) or 'cache' (built by the workbook)
     used_by: tuple[str, ...] = field(default_factory=tuple)
+    public: bool = True  # False: no public release; ``url`` says whom to ask
 
     def __post_init__(self) -> None:
         if set(self.splits) != set(self.expected_count):
@@ -108,6 +109,9 @@ _EXDARK_CLASSES = ("Bicycle", "Boat", "Bottle", "Bus", "Car", "Cat", "Chair", "C
                    "People", "Table")
 _NO_LICENCE = "no explicit licence; distributed by the authors for research use"
 _ZERO_DCE = "https://github.com/Li-Chongyi/Zero-DCE (Zero-DCE_code/data/test_data)"
+_JCRNET = ("N. Yu, H. Shi, Y. Han. Joint Correcting and Refinement for Balanced Low-Light Image Enhancement. "
+           "IEEE Transactions on Multimedia, 2023 (JCRNet; arXiv:2309.16128), Sec. IV-D, Table V.")
+_TOYS = ("Toys", "Toys_flash")
 
 _SPECS = (
     DatasetSpec(
@@ -177,10 +181,26 @@ _SPECS = (
         expected_count={"test": 959},
         citation="T.-Y. Lin et al. Microsoft COCO: Common Objects in Context. ECCV 2014; Y. Sasagawa, H. Nagahara. "
                  "YOLO in the Dark. ECCV 2020 (cited together by JCRNet as [40, 46]).",
-        url="no public release known (ask the JCRNet authors, TCSVT 2023, for their 959 test pairs)",
+        url="no public release known (ask the JCRNet authors, IEEE TMM 2023, for their 959 test pairs)",
         licence="COCO images: Flickr terms of use per image; annotations CC BY 4.0",
         notes="JCRNet (Sec. IV-A) uses 959 pairs as its test set. Folder layout is an assumption.",
         used_by=("JCRNet",),
+        public=False,
+    ),
+    DatasetSpec(
+        name="toys_flash", title="Toys (low light under flash light)", paired=True,
+        splits={"test": SplitLayout(
+            tuple(FolderLayout(f"{b}/{lo}", f"{b}/{hi}") for b in _TOYS for lo, hi in _LOW_HIGH)
+            + _paired(_TOYS, ("test", "eval"), _LOW_HIGH))},
+        expected_count={"test": None},
+        citation=_JCRNET,
+        url="no public release (ask the JCRNet authors: https://github.com/woshiyll/JCRNet)",
+        licence="unknown (not publicly released)",
+        notes="Low-light photos of toys taken under flash light (slightly greenish), paired with references; only "
+              "JCRNet's JRS ablation (Table V, Fig. 14) uses it. Image count and folder layout are not published: "
+              "any count is accepted, LOL-like low/high folders are assumed. Ledger id: toys_flash.",
+        used_by=("JCRNet",),
+        public=False,
     ),
     DatasetSpec(
         name="lsrw", title="LSRW (Huawei + Nikon)", paired=True,

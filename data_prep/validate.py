@@ -8,10 +8,11 @@ natsort). Names match on the stem without extension; when the stems differ only 
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 from natsort import natsorted
@@ -21,6 +22,8 @@ from .registry import DATASETS, HIGH_PREFIXES, IMAGE_EXTENSIONS, LOW_PREFIXES, D
 
 IGNORED_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 MAX_LISTED = 12
+SHORT_REASON_MAX = 119  # characters of a :func:`short_reason` line
+STATUS_HINT = "see python -m data_prep status"
 
 
 class DatasetError(RuntimeError):
@@ -151,7 +154,8 @@ def _missing_fix(spec: DatasetSpec, split: str, base: Path | None) -> str:
         return "run `python -m data_prep build-synthetic --profile smoke` (or any notebook that builds it)"
     where = base if base else "$LLIE_DATA_ROOT (or pass --root)"
     layouts = spec.splits[split].variants
-    return (f"get it from: {spec.url}; put it under {where} as {layouts[0].describe()} "
+    source = f"get it from: {spec.url}" if spec.public else spec.url  # the url says whom to ask
+    return (f"{source}; put it under {where} as {layouts[0].describe()} "
             f"(`python -m data_prep download {spec.name}` lists all {len(layouts)} accepted layouts)")
 
 
@@ -281,14 +285,15 @@ def _check_split(spec: DatasetSpec, root: str | Path | None, split: str, deep: b
     expected = spec.expected_count[split]
     status = DatasetStatus(spec.name, split, "missing", None, 0, "", "", expected=expected)
     base = _dataset_base(spec, root)
+    unreleased = "" if spec.public else " (no public release)"
     if base is None:
-        status.reason = "not built yet" if spec.location == "cache" else "no data root configured"
+        status.reason = "not built yet" if spec.location == "cache" else f"no data root configured{unreleased}"
         status.fix = _missing_fix(spec, split, None)
         return status
     located = _locate(spec, base, split)
     status.root, status.layout = base, spec.splits[split].describe()
     if located is None:
-        status.reason = f"none of the accepted layouts exists under {base}"
+        status.reason = f"none of the accepted layouts exists under {base}{unreleased}"
         status.fix = _missing_fix(spec, split, base)
         return status
     status.layout = located.layout.describe()
@@ -330,3 +335,53 @@ def status_table(root: str | Path | None, deep: bool = False, names: Iterable[st
     frame = pd.DataFrame(rows, columns=columns)
     frame["expected"] = frame["expected"].astype("Int64")
     return frame
+
+
+# ------------------------------------------------------------------------------------------ short reasons
+def _shorten(path: Path, width: int) -> str:
+    """``path`` as text, its start cut to ``...`` when longer than ``width`` characters."""
+    text = str(path)
+    return text if len(text) <= width else "..." + text[-max(width - 3, 8):]
+
+
+def _root_of(profile_or_root: Mapping[str, Any] | str | os.PathLike | None) -> Path | None:
+    if isinstance(profile_or_root, Mapping):
+        profile_or_root = profile_or_root.get("data", {}).get("root")
+    return Path(profile_or_root) if profile_or_root not in (None, "") else None
+
+
+def _short_problem(spec: DatasetSpec, root: Path | None, split: str) -> str:
+    """``'not found under {root}'``-like fragment (``{root}`` left to fill), or ``''`` when the split is usable."""
+    if root is None:
+        return "needs a data root ($LLIE_DATA_ROOT)"
+    located = _locate(spec, root, split)
+    if located is None:
+        return "not found under {root}"
+    try:
+        n = len(_pairs_of(located)[0] if spec.paired else _images_of(located)[0])
+    except DatasetError:
+        return "is invalid under {root}"
+    return "" if n else "has no images under {root}"
+
+
+def short_reason(name: str, profile_or_root: Mapping[str, Any] | str | os.PathLike | None,
+                 split: str | None = None) -> str:
+    """One line of at most :data:`SHORT_REASON_MAX` characters for a table cell, e.g. ``not run: lol_v2_real not
+    found under /data; see python -m data_prep status``; ``''`` when the split can be used.
+
+    ``profile_or_root`` is a profile (its ``data.root``) or a data root. Presence and pairing by name only (no
+    image is opened; :func:`check_dataset` validates the contents). The embedded set is always usable (built on
+    first use). ``split`` defaults to ``test`` when the dataset has one.
+    """
+    if name not in DATASETS:
+        return f"not run: {name} is not registered in data_prep (no known source)"[:SHORT_REASON_MAX]
+    spec = get_spec(name)
+    if spec.location == "cache":
+        return ""
+    root = _root_of(profile_or_root)
+    problem = _short_problem(spec, root, _split_of(spec, split))
+    if not problem:
+        return ""
+    line = f"not run: {name} {problem}{'' if spec.public else ' (not public)'}; {STATUS_HINT}"
+    width = SHORT_REASON_MAX - len(line.replace("{root}", ""))
+    return line.replace("{root}", _shorten(root, width) if root else "")

@@ -3,8 +3,8 @@
 ``python -m llie_core.workbook run --profile smoke|quick|paper [--only NAME ...]`` executes
 ``notebooks/NN_*.ipynb`` in order into ``results/<profile>/notebooks/``, passing the profile and the root paths
 as parameters, with a named Jupyter kernel. It stops at the first failure and says which notebook and cell
-failed, and writes ``results/<profile>/manifest.json`` (git commit, package versions, start/end, duration per
-notebook, checksums of the data used).
+failed, and writes ``results/<profile>/manifest.json`` (git commit at the start of the run and of each notebook,
+package versions, start/end, duration per notebook, checksums of the data used, the embedded set included).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class NotebookRun:
     error: str = ""
     failed_cell: int | None = None
     started: str = ""
-    git_commit: str = ""
+    git_commit: str = ""  # at this notebook's start; ``+dirty`` when tracked files had uncommitted changes
 
 
 @dataclass
@@ -109,28 +109,55 @@ def _same_interpreter(a: str, b: str) -> bool:
     return pa.exists() and pa.absolute().parent == pb.absolute().parent
 
 
-def data_checksums(profile: dict[str, Any]) -> dict[str, str]:
-    """sha256 fingerprints of every dataset split the profile names that is present on disk."""
+def _profile_datasets(profile: dict[str, Any]) -> list[str]:
+    data = profile["data"]
+    return list(dict.fromkeys(data.get("train", []) + data.get("eval_paired", []) + data.get("eval_unpaired", [])))
+
+
+def uses_synthetic(profile: dict[str, Any]) -> bool:
+    """Whether the run uses the embedded set: listed by the profile, or the training fallback (no listed
+    training set is on disk, as ``data_prep.datasets.resolve_training_pairs`` decides)."""
+    from data_prep.validate import check_dataset
+
+    if "synthetic" in _profile_datasets(profile):
+        return True
     root = profile["data"]["root"]
-    out: dict[str, str] = {}
     if root is None:
-        return out  # the embedded set records its own checksums in its params.json
+        return True
+    return not any(s.state in ("found", "partial")
+                   for name in profile["data"].get("train", []) for s in check_dataset(name, root, "train"))
+
+
+def _split_checksums(name: str, root: str | os.PathLike) -> dict[str, str]:
+    """``{name/split: fingerprint}`` of every split of ``name`` present under ``root``."""
     from data_prep.registry import get_spec
     from data_prep.validate import check_dataset, list_images, list_pairs
 
-    names = dict.fromkeys(profile["data"].get("train", []) + profile["data"].get("eval_paired", [])
-                          + profile["data"].get("eval_unpaired", []))
-    for name in names:
-        if name == "synthetic":
+    out = {}
+    for status in check_dataset(name, root):
+        if status.state not in ("found", "partial"):
             continue
-        for status in check_dataset(name, root):
-            if status.state not in ("found", "partial"):
-                continue
-            if get_spec(name).paired:
-                files = [f for pair in list_pairs(name, root, status.split) for f in pair]
-            else:
-                files = list_images(name, root, status.split)
-            out[f"{name}/{status.split}"] = provenance.checksum_files(files)
+        if get_spec(name).paired:
+            files = [f for pair in list_pairs(name, root, status.split) for f in pair]
+        else:
+            files = list_images(name, root, status.split)
+        out[f"{name}/{status.split}"] = provenance.checksum_files(files)
+    return out
+
+
+def data_checksums(profile: dict[str, Any]) -> dict[str, str]:
+    """sha256 fingerprints of every dataset split the profile uses that is present on disk, with the embedded
+    set (the build of the profile's ``data.synthetic`` settings in the cache, built here if needed) whenever the
+    run uses it, with or without a data root."""
+    root = profile["data"]["root"]
+    out: dict[str, str] = {}
+    for name in _profile_datasets(profile):
+        if name != "synthetic" and root is not None:
+            out.update(_split_checksums(name, root))
+    if uses_synthetic(profile):
+        from data_prep.synthetic import synthetic_root
+
+        out.update(_split_checksums("synthetic", synthetic_root(profile)))
     return out
 
 
@@ -194,7 +221,7 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
             output = out_dir / "notebooks" / nb.name
             record.output = str(output.relative_to(root))
             print(f"[{profile}] {nb.name} ...", flush=True)
-            record.started, record.git_commit = _now(), run.git_commit
+            record.started, record.git_commit = _now(), provenance.git_commit(root)  # code may change mid-run
             t0 = time.perf_counter()
             try:
                 run_notebook(nb, output, params, run.kernel, root, timeout)

@@ -8,10 +8,11 @@ import pytest
 from data_prep import __main__ as cli
 from data_prep.registry import DATASETS, get_spec
 from data_prep.testing import write_fake_images, write_fake_pairs
-from data_prep.validate import DatasetError, check_dataset, list_images, list_pairs, pair_by_name, status_table
+from data_prep.validate import (SHORT_REASON_MAX, DatasetError, check_dataset, list_images, list_pairs, pair_by_name,
+                                short_reason, status_table)
 
 REQUIRED = ("lol_v1", "lol_v2_real", "lol_v2_synthetic", "fivek", "coco_lowlight", "lsrw", "ve_lol", "sice",
-            "exdark", "dicm", "lime", "mef", "npe", "vv", "synthetic")
+            "exdark", "dicm", "lime", "mef", "npe", "vv", "toys_flash", "synthetic")
 
 
 def _status(name, root, split):
@@ -194,6 +195,77 @@ def test_cli_download_explains_manual_datasets(capsys):
     out = capsys.readouterr().out
     assert "daooshee.github.io" in out and "LOLv1/eval15/low" in out
     assert cli.main(["download", "nope"]) == 2
+
+
+# ------------------------------------------------------------------------------------------ Toys (JCRNet)
+def test_toys_entry_says_it_is_not_public_and_whom_to_ask():
+    spec = get_spec("toys_flash")
+    assert spec.paired and not spec.public and spec.expected_count == {"test": None}
+    assert "JCRNet authors" in spec.url and "Joint Correcting and Refinement" in spec.citation
+    assert "flash" in spec.notes and "JCRNet" in spec.used_by
+
+
+@pytest.mark.parametrize("low, high", [("Toys/low", "Toys/high"), ("toys/Low", "toys/Normal"),
+                                       ("Toys/test/input", "Toys/test/target")])
+def test_toys_folder_with_pairs_is_found_and_validated(tmp_path, low, high):
+    write_fake_pairs(tmp_path, low, high, ["toy1.png", "toy2.png", "toy10.png"])
+    status = _status("toys_flash", tmp_path, "test")
+    assert (status.state, status.n_items, status.problems) == ("found", 3, [])  # any count is accepted
+    assert [lo.name for lo, _ in list_pairs("toys_flash", tmp_path, "test")] == ["toy1.png", "toy2.png", "toy10.png"]
+
+
+def test_toys_with_unmatched_or_mis_sized_pairs_is_invalid(tmp_path):
+    write_fake_pairs(tmp_path, "Toys/low", "Toys/high", ["1.png", "2.png"], high_names=["1.png"])
+    assert _status("toys_flash", tmp_path, "test").state == "invalid"
+    write_fake_images(tmp_path / "Toys/high", ["2.png"], size=(4, 8))
+    status = _status("toys_flash", tmp_path, "test")
+    assert status.state == "invalid" and "size mismatch" in status.problems[0]
+
+
+def test_cli_status_lists_toys_as_missing_with_the_reason_and_the_fix(tmp_path, capsys):
+    assert cli.main(["status", "--root", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.lstrip().startswith("toys_flash "))
+    assert "missing" in row and "no public release" in row and str(tmp_path) in row
+    fix = next(line for line in lines if line.strip().startswith("toys_flash/test [missing]:"))
+    assert "no public release" in fix and "ask the JCRNet authors" in fix and "Toys/low + Toys/high" in fix
+    assert cli.main(["download", "toys_flash"]) == 1
+    out = capsys.readouterr().out
+    assert "not publicly released" in out and "JCRNet authors" in out and "any number of items" in out
+
+
+# ------------------------------------------------------------------------------------------ short reasons
+def test_every_absent_dataset_has_an_informative_reason_and_a_short_one(tmp_path):
+    table = status_table(tmp_path)
+    for row in table[table["name"] != "synthetic"].itertuples():
+        spec = get_spec(row.name)
+        assert str(tmp_path) in row.reason and spec.url in row.fix and spec.splits[row.split].variants[0].describe() \
+            in row.fix, row
+        line = short_reason(row.name, tmp_path, row.split)
+        head, tail = f"not run: {row.name} not found under ", f"{'' if spec.public else ' (not public)'}; see " \
+                                                               "python -m data_prep status"
+        assert line.startswith(head) and line.endswith(tail), line
+        where = line[len(head): -len(tail)]  # the root, its start cut to '...' when the line would be too long
+        assert where == str(tmp_path) or (where.startswith("...") and str(tmp_path).endswith(where[3:])), line
+        assert len(line) <= SHORT_REASON_MAX and "\n" not in line
+
+
+def test_short_reason_cases(tmp_path):
+    long_root = tmp_path / ("very_long_folder_name_" * 8)
+    line = short_reason("lol_v2_real", long_root)
+    assert len(line) <= SHORT_REASON_MAX and line.startswith("not run: lol_v2_real not found under ...")
+    assert line.endswith("_name_; see python -m data_prep status")
+    assert short_reason("lol_v1", None).startswith("not run: lol_v1 needs a data root ($LLIE_DATA_ROOT)")
+    assert short_reason("sod_sets", tmp_path) == "not run: sod_sets is not registered in data_prep (no known source)"
+    assert short_reason("synthetic", None) == ""  # built on first use
+    write_fake_pairs(tmp_path, "LOLv1/eval15/low", "LOLv1/eval15/high", ["1.png"])
+    profile = {"data": {"root": str(tmp_path)}}
+    assert short_reason("lol_v1", profile) == ""  # partial (1 of 15) is usable
+    assert short_reason("lol_v1", profile, "train").startswith("not run: lol_v1 not found under")
+    write_fake_pairs(tmp_path, "Toys/low", "Toys/high", ["1.png"], high_names=["2.png"])
+    assert short_reason("toys_flash", tmp_path).startswith("not run: toys_flash is invalid under")
+    (tmp_path / "DICM").mkdir()
+    assert short_reason("dicm", tmp_path).startswith("not run: dicm has no images under")
 
 
 @pytest.mark.real_data

@@ -1,6 +1,7 @@
 """download(): checksum, atomic rename, and resume after an interrupted transfer (local HTTP server only)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -111,3 +112,29 @@ def test_http_errors_and_bad_arguments(server, tmp_path):
     with pytest.raises(ChecksumError, match="delete it"):
         download(server.url, tmp_path / "old.bin", PAYLOAD_SHA, timeout=5)
     assert (tmp_path / "old.bin").read_bytes() == b"other"
+
+
+# ------------------------------------------------------------------------------- CLI destination
+def _direct_spec(url: str):
+    from data_prep.registry import DATASETS
+
+    return dataclasses.replace(DATASETS["lime"], name="direct", has_direct_download=True, download_url=url,
+                               download_sha256=PAYLOAD_SHA)
+
+
+@pytest.mark.parametrize("with_root", [False, True])
+def test_cli_download_goes_to_one_downloads_folder(server, tmp_path, monkeypatch, with_root):
+    """``<data root>/downloads/<file>``, or ``<cache>/downloads/<file>`` without a data root (never nested)."""
+    from data_prep import __main__ as cli
+    from data_prep import registry
+
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    monkeypatch.setenv("LLIE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(registry, "get_spec", lambda name: _direct_spec(server.url))
+    base = tmp_path / "data" if with_root else tmp_path / "cache"
+    argv = ["download", "direct"] + (["--root", str(base)] if with_root else [])
+    assert cli.main(argv) == 0
+    assert (base / "downloads" / "file").read_bytes() == PAYLOAD
+    assert not (base / "downloads" / "downloads").exists()
+    assert cli.download_destination(_direct_spec(server.url), str(base) if with_root else None) == (
+        base / "downloads" / "file")

@@ -112,6 +112,18 @@ def test_truncated_png_raises_with_the_path(tmp_path):
     assert "Fix:" in str(info.value)
 
 
+def test_truncated_jpeg_raises_with_the_path(tmp_path):
+    """Pillow would return a grey-filled image if truncated files were allowed; the reader must refuse."""
+    Image.fromarray(_rgb8(64, 64)).save(tmp_path / "full.jpg", quality=95)
+    data = (tmp_path / "full.jpg").read_bytes()
+    assert read_image(tmp_path / "full.jpg").shape == (3, 64, 64)
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    assert image_size(tmp_path / "cut.jpg") == (64, 64)  # the header survives the cut
+    with pytest.raises(ImageReadError, match="cut.jpg") as info:
+        read_image(tmp_path / "cut.jpg")
+    assert str(tmp_path / "cut.jpg") in str(info.value) and "truncated" in str(info.value)
+
+
 def test_random_bytes_raise_with_the_path(tmp_path):
     path = tmp_path / "noise.png"
     path.write_bytes(os.urandom(300))

@@ -25,7 +25,7 @@ def _assets_or_skip(*relpaths: str) -> None:
         try:
             assets.require(rel)
         except assets.AssetsMissingError:
-            pytest.skip(SETUP_REASON)
+            pytest.skip(f"offline asset {rel} is not installed: {SETUP_REASON}")
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,12 @@ def calibration(shared_root: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray],
 def lpips_alex():
     _assets_or_skip("lpips/alex_backbone.pth")
     return create_metric("lpips_alex")
+
+
+@pytest.fixture(scope="module")
+def lpips_vgg():
+    _assets_or_skip("lpips/vgg_backbone.pth")
+    return create_metric("lpips_vgg")
 
 
 def smooth_image(seed: int, size: tuple[int, int] = (48, 64), batch: int | None = None) -> torch.Tensor:
@@ -65,6 +71,38 @@ def test_lpips_alex_matches_official(calibration, lpips_alex):
     table, dist, ref = calibration
     got = np.array([lpips_alex(dist[i], ref[i]) for i in IMAGES])
     np.testing.assert_allclose(got, table.loc[list(IMAGES), "lpips_alex_v0.1"].to_numpy(), atol=1e-3)
+
+
+def test_no_golden_lpips_vgg_column_is_published(calibration):
+    """No VGG LPIPS golden value exists in the calibration table; if one is added, test it like lpips_alex."""
+    table, _, _ = calibration
+    assert not [c for c in table.columns if "lpips" in c and "vgg" in c]
+
+
+def test_lpips_vgg_equals_the_lpips_package(calibration, lpips_vgg):
+    """The metric = ``lpips.LPIPS(net='vgg', version='0.1')`` called directly on 8-bit images mapped to [-1, 1]
+    (``lpips.im2tensor``), with the same offline ImageNet VGG16 backbone (the package would download it)."""
+    import lpips
+
+    _, dist, ref = calibration
+    net = lpips.LPIPS(net="vgg", version="0.1", pretrained=True, pnet_rand=True, verbose=False).eval()
+    net.net.load_state_dict(assets.lpips_backbone_state_dict("vgg"))
+    to_input = lambda a: lpips.im2tensor(np.round(a[:192, :256] * 255).astype(np.uint8))  # noqa: E731
+    with torch.no_grad():
+        expected = [net(to_input(dist[i]), to_input(ref[i])).item() for i in IMAGES]
+    got = [lpips_vgg(dist[i][:192, :256], ref[i][:192, :256]) for i in IMAGES]
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert len({round(v, 3) for v in got}) == len(IMAGES)  # distinct values, not a trivial agreement
+
+
+def test_lpips_vgg_grows_with_the_distortion_strength(calibration, lpips_vgg):
+    """Blending a calibration reference towards its distorted version: LPIPS is 0 at strength 0 and rises."""
+    _, dist, ref = calibration
+    clean = torch.from_numpy(ref["I03"][:192, :256]).permute(2, 0, 1)
+    distorted = torch.from_numpy(dist["I03"][:192, :256]).permute(2, 0, 1)
+    scores = [lpips_vgg(clean + t * (distorted - clean), clean) for t in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    assert scores[0] == pytest.approx(0.0, abs=1e-6)
+    assert all(b > a + 0.01 for a, b in zip(scores, scores[1:])), scores
 
 
 @pytest.mark.parametrize("name, column, tol, asset", [
@@ -212,6 +250,12 @@ def test_batch_equals_single_and_numpy_equals_torch(name):
     np.testing.assert_allclose(batch.numpy(), singles, rtol=1e-12)
     np.testing.assert_allclose(metric(out.permute(0, 2, 3, 1).numpy(), tgt.permute(0, 2, 3, 1).numpy()).numpy(),
                                batch.numpy(), rtol=1e-12)
+
+
+def test_lpips_vgg_identical_is_zero_and_different_is_not(lpips_vgg):
+    img = smooth_image(1, size=(64, 64))
+    assert lpips_vgg(img, img.clone()) == pytest.approx(0.0, abs=1e-6)
+    assert lpips_vgg(img, smooth_image(2, size=(64, 64))) > 0.05
 
 
 def test_lpips_batch_equals_single(lpips_alex):

@@ -105,6 +105,8 @@ def test_data_prep_notebook_on_the_embedded_set(tmp_path, repo_root, monkeypatch
     inv = pd.read_csv(out / "tables/data_inventory.csv")
     assert set(inv.loc[inv["name"] == "lol_v1", "state"]) == {"missing"}
     assert "found" in set(inv.loc[inv["name"] == "synthetic", "state"])
+    checksums = json.loads((out / "manifest.json").read_text())["data_checksums"]
+    assert {"synthetic/train", "synthetic/test"} <= set(checksums)  # the set the smoke run uses, no data root
 
 
 @pytest.mark.notebook
@@ -157,3 +159,77 @@ def test_a_kernel_of_another_interpreter_is_not_used(tmp_path, monkeypatch, caps
     (spec_dir / "kernel.json").write_text(json.dumps(spec))
     assert workbook.pick_kernel(None) == workbook.KERNEL_NAME
     assert workbook.pick_kernel("python3") == "python3"
+
+
+# ------------------------------------------------------------------------------------- provenance (no papermill)
+TINY_SYNTHETIC = {"data": {"synthetic": {"seed": 0, "variants_per_photo": 1, "max_side": 64}}}
+
+
+def _synthetic_fingerprints(profile: dict) -> dict[str, str]:
+    """Fingerprints of the embedded build's files, computed from the folder itself."""
+    from data_prep.synthetic import synthetic_root
+    from llie_core.provenance import checksum_files
+
+    build = synthetic_root(profile)
+    return {f"synthetic/{split}": checksum_files((build / split).rglob("*.png")) for split in ("train", "test")}
+
+
+@pytest.mark.parametrize("name", ["smoke", "quick", "paper"])
+def test_data_checksums_include_the_embedded_set_without_a_data_root(name, monkeypatch):
+    from llie_core.profiles import load_profile
+
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    cfg = load_profile(name, overrides=TINY_SYNTHETIC)
+    assert cfg["data"]["root"] is None
+    assert workbook.data_checksums(cfg) == _synthetic_fingerprints(cfg)  # paper: the training fallback
+
+
+def test_data_checksums_with_a_data_root_add_the_embedded_set_only_when_used(tmp_path, monkeypatch):
+    from data_prep.testing import write_fake_pairs
+    from llie_core.profiles import load_profile
+
+    write_fake_pairs(tmp_path, "LOLv1/our485/low", "LOLv1/our485/high", ["1.png", "2.png"])
+    write_fake_pairs(tmp_path, "LOLv1/eval15/low", "LOLv1/eval15/high", ["3.png"])
+    smoke = load_profile("smoke", overrides=TINY_SYNTHETIC, data_root=str(tmp_path))
+    sums = workbook.data_checksums(smoke)
+    assert set(sums) == {"lol_v1/train", "lol_v1/test", "synthetic/train", "synthetic/test"}
+    assert {k: v for k, v in sums.items() if k.startswith("synthetic/")} == _synthetic_fingerprints(smoke)
+    paper = load_profile("paper", overrides=TINY_SYNTHETIC, data_root=str(tmp_path))
+    assert set(workbook.data_checksums(paper)) == {"lol_v1/train", "lol_v1/test"}  # LOL present: no fallback
+
+
+def _git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    cmd = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args]
+    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_each_notebook_records_the_commit_at_its_own_start(tmp_path, monkeypatch):
+    """The code changes mid-run: a commit after the first notebook, an uncommitted edit after the second."""
+    for nb in ("00_a", "01_b", "02_c"):
+        _write_notebook(tmp_path / "notebooks" / f"{nb}.ipynb", "pass")
+    (tmp_path / "code.py").write_text("v = 1\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "notebooks", "code.py")
+    _git(tmp_path, "commit", "-qm", "first")
+    first = _git(tmp_path, "rev-parse", "HEAD")
+
+    def fake_run(nb, output, parameters, kernel, cwd, timeout):
+        if nb.stem == "00_a":
+            (tmp_path / "code.py").write_text("v = 2\n")
+            _git(tmp_path, "commit", "-qam", "second")
+        elif nb.stem == "01_b":
+            (tmp_path / "code.py").write_text("v = 3\n")  # tracked file edited, not committed
+
+    for var in ("LLIE_ROOT", "PAPERMILL_EXECUTION", "LLIE_DATA_ROOT"):
+        monkeypatch.delenv(var, raising=False)  # run_workbook sets some; restored after the test
+    monkeypatch.setattr(workbook, "run_notebook", fake_run)
+    monkeypatch.setattr(workbook, "data_checksums", lambda cfg: {})
+    (tmp_path / ".gitignore").write_text("results/\n")  # untracked: must not count as dirty
+    run = workbook.run_workbook("smoke", root=tmp_path, kernel="python3")
+    second = _git(tmp_path, "rev-parse", "HEAD")
+    assert second != first and run.git_commit == first
+    assert [nb.git_commit for nb in run.notebooks] == [first, second, second + "+dirty"]
+    manifest = json.loads((tmp_path / "results/smoke/manifest.json").read_text())
+    assert [nb["git_commit"] for nb in manifest["notebooks"]] == [first, second, second + "+dirty"]
