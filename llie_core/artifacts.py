@@ -125,7 +125,7 @@ NO_COCO = "COCO low-light is not present (not run)"
 MIT_SAMPLES = "MIT = 8 FiveK sample pairs here (the full FiveK test split is not present)"
 LOL_SPLIT = "LOL = eval15 (the paper's own 100-pair test split is not published; its images were resized to 384x384)"
 JCRNET_SMALL = "JCRNet in a small configuration (quick: about 1/12 of the paper's parameters)"
-TOYS = "the Toys flash-light set has no public source (not registered in data_prep)"
+TOYS = "the Toys flash-light set (dataset toys_flash) has no public source and is not present"
 SOD = "the saliency model [67] and the three low-light SOD sets are not available"
 PHONES = "the four phones' video frames [63] are not available (not registered in data_prep)"
 VE_LOL = "VE-LOL is not present"
@@ -436,7 +436,7 @@ def _method_outputs(method: str) -> tuple[Artifact, ...]:
 # test sets of each profile (profiles/*.yaml) and whether the CI data holds them
 _PAIRED = {"lol_v1": "SQP", "fivek": "SQP", "synthetic": "SQ", "lol_v2_real": "P", "lol_v2_synthetic": "P",
            "coco_lowlight": "P", "lsrw": "P", "ve_lol": "P"}
-_UNPAIRED = {"dicm": "SQP", "lime": "SQP", "sice": "QP", "mef": "P", "npe": "P", "vv": "P", "exdark": "P"}
+_UNPAIRED = {"dicm": "SQP", "lime": "SQP", "sice": "QP", "mef": "SQP", "npe": "SQP", "vv": "SQP", "exdark": "P"}
 _CI_DATA = frozenset({"lol_v1", "fivek", "synthetic", "dicm", "lime", "sice"})
 _SMOKE_GRIDS = frozenset({"lol_v1", "dicm"})  # smoke: main paired + first unpaired set (workbook_figures.grid_datasets)
 

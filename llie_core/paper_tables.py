@@ -36,7 +36,7 @@ import yaml
 
 from .artifacts import Artifact, state
 from .ledger import load_reported
-from .reporting import BASELINES, display_name
+from .reporting import BASELINES, display_name, short_status
 from .studies import ABLATION_TAG
 
 REPORTED, REPRODUCED = "reported", "reproduced"
@@ -571,7 +571,6 @@ LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
                   "→": r"$\rightarrow$", "ℓ": r"$\ell$"}
 
 
-REASON_CUTS = (" (tried ", ". Fix:")  # a dataset error's list of layouts tried and its how-to-fix advice
 MAX_REASON = 200
 
 
@@ -580,16 +579,9 @@ def latex_escape(text: Any) -> str:
 
 
 def short_reason(status: Any, limit: int = MAX_REASON) -> Any:
-    """A reason as the Markdown and LaTeX files show it: a dataset error without the layouts tried and the fix
-    (``python -m data_prep status`` prints them; the CSV keeps the full text, as ``short_status`` of the IRLE and
-    JCRNet tables does), at most ``limit`` characters. Non-strings are returned as they are."""
-    if not isinstance(status, str):
-        return status
-    text = status
-    for cut in REASON_CUTS:
-        if cut in text:
-            text = text.split(cut, 1)[0] + " (see `python -m data_prep status`)"
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    """A reason as the Markdown and LaTeX files show it (:func:`llie_core.reporting.short_status`, at most
+    ``limit`` characters); the CSV keeps the full text."""
+    return short_status(status, limit)
 
 
 def to_latex(table: pd.DataFrame, caption: str = "", label: str = "", digits: int = 4) -> str:

@@ -7,6 +7,7 @@ reported rows come from the ledger (:mod:`llie_core.ledger`). Every output row c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -17,7 +18,22 @@ DISPLAY_NAMES = {"input": "Input", "he": "HE", "clahe": "CLAHE", "lime": "LIME",
                  "frlie": "FRLIE", "frlie[wo_fr]": "FRLIE w/o FR", "llflow": "LLFlow", "jcrnet": "JCRNet",
                  "cidnet": "CIDNet", "iclr": "ICLR", "irle": "IRLE"}
 BASELINES = ("input", "he", "clahe", "lime", "zero_dce")
+REASON_CUTS = (" (tried ", ". Fix:", "; put it under")  # a dataset error's layouts tried and how-to-fix advice
+STATUS_HINT = " (see `python -m data_prep status`)"
 
+
+def short_status(status: Any, limit: int | None = None) -> Any:
+    """A ``not run`` reason as tables show it: a dataset error without the layouts tried and the fix (``python -m
+    data_prep status`` prints them; CSVs keep the whole text), cut to ``limit`` characters when given.
+    Non-strings are returned as they are."""
+    if not isinstance(status, str):
+        return status
+    text = status
+    for cut in REASON_CUTS:
+        if cut in text:
+            text = text.split(cut, 1)[0] + STATUS_HINT
+            break
+    return text if limit is None or len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 def display_name(method: str) -> str:
     return DISPLAY_NAMES.get(method, method)

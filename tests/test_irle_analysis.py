@@ -161,5 +161,5 @@ def test_benchmark_table_layout():
     assert table["method"].tolist() == ["IRLE", "IRLE", "HE", "IRLE", "IRLE"]
     assert table.loc[0, "niqe"] == 4.279 and np.isnan(table.loc[0, "psnr"])
     assert table.loc[3, "status"] == ("not run: lol_v2_real/test: none of the accepted layouts exists under "
-                                      "/data")                            # one row for the method, not per baseline
+                                      "/data (see `python -m data_prep status`)")  # one row, not one per baseline
     assert np.isnan(table.loc[4, "psnr"]) and table.loc[4, "niqe"] == 4.0

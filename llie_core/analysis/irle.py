@@ -38,7 +38,7 @@ from torch import Tensor
 
 from llie_core.losses.illumination_aligned_perceptual import align_illumination
 from llie_core.provenance import sha256_file
-from llie_core.reporting import display_name
+from llie_core.reporting import display_name, short_status
 from llie_core.models.irle import IRLE
 from llie_core.models.irle_blindspot import BlindSpotDenoiser
 from llie_core.models.irle_pseudo_gt import gaussian_blur, luminance
@@ -263,10 +263,6 @@ def shared_images(train_files: Iterable[str | os.PathLike], test_files: Iterable
     return [(str(path), test_hashes[digest]) for path in train_files
             if (digest := sha256_file(path)) in test_hashes]
 
-
-def short_status(status: str) -> str:
-    """A ``not run`` status without the layouts tried and the how-to-fix advice (``data_prep status`` has them)."""
-    return status.split(" (tried")[0].split(". Fix:")[0].split("; put it under")[0]
 
 
 def benchmark_table(measured: pd.DataFrame, reported: pd.DataFrame, datasets: Sequence[str],

@@ -30,6 +30,8 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from llie_core.reporting import short_status
+
 CHANNELS = ("R", "G", "B")
 CHANNEL_COLOURS = ("tab:red", "tab:green", "tab:blue")
 REFERENCE = "reference"
@@ -403,15 +405,6 @@ def paper_table(measured: pd.DataFrame, table: str, datasets: Mapping[str, str],
     out = pd.concat(frames, ignore_index=True)
     return out[["method", "dataset", "source", "status", *metrics]]
 
-
-def short_status(status: str) -> str:
-    """A dataset error's first clause (``not run: lol_v2_real/test: none of the accepted layouts exists under
-    ...``), without the list of layouts tried and the fix, which ``python -m data_prep status`` prints."""
-    text = str(status)
-    for cut in (" (tried ", ". Fix:"):
-        if cut in text:
-            text = text.split(cut, 1)[0] + " (see `python -m data_prep status`)"
-    return text
 
 
 def not_run_rows(datasets: Sequence[str], reason: str, method: str = "JCRNet", profile: str = "") -> pd.DataFrame:
