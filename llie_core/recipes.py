@@ -24,7 +24,8 @@ test set: best-checkpoint selection on test images would leak them into model se
 
 Command line (also under ``torchrun`` for the ``paper`` profile on GPUs)::
 
-    python -m llie_core.recipes train --method frlie --profile paper [--variant wo_fr]
+    python -m llie_core.recipes train --method frlie --profile paper [--variant wo_fr] [--seed 1]
+        [--budget-scale 0.5]
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from . import paths
-from .engine import SupervisedTask, TrainResult, load_checkpoint, train
+from .engine import SupervisedTask, TrainResult, current_context, load_checkpoint, train
 from .engine.seed import seed_everything
 from .engine.task import TASKS, as_output_dict
 from .models import build_model
@@ -253,7 +254,8 @@ class MethodRun:
 
 
 def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Mapping[str, Any],
-                   budget_scale: float) -> dict[str, Any]:
+                   budget_scale: float, seed_offset: int = 0) -> dict[str, Any]:
+    """The engine config of one stage; ``seed_offset`` shifts its seed (the stage's own, else the profile's)."""
     settings = dict(stage.get("train") or {})
     for key in STAGE_TRAIN_KEYS:
         settings.pop(key, None)
@@ -261,7 +263,7 @@ def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Ma
     settings.setdefault("iterations", defaults.get("iterations", 100))
     settings.setdefault("batch_size", profile["data"]["batch_size"])
     settings.setdefault("time_budget_s", defaults.get("time_budget_s"))
-    settings.setdefault("seed", int(profile.get("seed", 0)))
+    settings["seed"] = int(settings.get("seed", profile.get("seed", 0))) + seed_offset
     settings.setdefault("deterministic", bool(profile.get("deterministic", True)))
     every = (stage.get("eval") or {}).get("every", defaults.get("val_every"))
     settings.setdefault("val_every", every)
@@ -316,13 +318,25 @@ def _official_init(model: nn.Module, cfg: Mapping[str, Any], stage_name: str) ->
     return f"official weights {relative}"
 
 
+def seed_tag(seed: int) -> str:
+    """The run tag of a replica trained with another seed (``paper_tables`` reads it back as the seed)."""
+    return f"seed{seed}"
+
+
 def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | os.PathLike, *,
                  variant: str | None = None, data: TrainingData | None = None, budget_scale: float = 1.0,
-                 resume: bool | str = "auto", device: str | None = None, tag: str | None = None) -> MethodRun:
-    """Train every stage of ``method`` (optionally an ablation ``variant``) in ``run_root/<method>[-variant][-tag]``.
+                 resume: bool | str = "auto", device: str | None = None, tag: str | None = None,
+                 seed: int | None = None) -> MethodRun:
+    """Train every stage of ``method`` (optionally an ablation ``variant``) in
+    ``run_root/<method>[-variant][-tag][-seed<N>]``.
 
     ``tag`` names a second run of the same config, e.g. ``"ablation_budget"``: the full model retrained with the
     ablation variants' ``budget_scale``, so an ablation table compares equal training budgets.
+
+    ``seed`` (default: the profile's ``seed``) seeds the initial weights and shifts every stage's engine seed by
+    ``seed - profile seed`` (a stage that pins a seed, e.g. LLFlow's released ``manual_seed: 10``, keeps it in the
+    main run). A run of another seed is a replica tagged ``seed<N>`` (directory ``...-seed<N>``, label
+    ``method[seed<N>]``), which ``paper_tables`` averages with the main run.
 
     Stages resume from their checkpoints (``resume='auto'``), so re-running after an interruption continues
     where it stopped. ``budget_scale`` scales iterations and time budgets (used for ablation runs in the CPU
@@ -331,10 +345,14 @@ def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | 
     profile = load_profile(profile) if isinstance(profile, str) else dict(profile)
     cfg = load_method_config(method, profile["name"], variant)
     data = data or training_data(profile)
-    run_dir = Path(run_root) / "-".join(filter(None, (method, variant, tag)))
-    seed_everything(int(profile.get("seed", 0)))  # the initial weights must not depend on what ran before
+    main_seed = int(profile.get("seed", 0))
+    seed = main_seed if seed is None else int(seed)
+    replica = seed_tag(seed) if seed != main_seed else None
+    run_dir = Path(run_root) / "-".join(filter(None, (method, variant, tag, replica)))
+    seed_everything(seed)  # the initial weights must not depend on what ran before
     model = build_model(copy.deepcopy(cfg["model"]))
-    run = MethodRun(method, variant, profile["name"], run_dir, model, cfg, data_name=data.name, tag=tag)
+    run = MethodRun(method, variant, profile["name"], run_dir, model, cfg, data_name=data.name,
+                    tag=",".join(filter(None, (tag, replica))) or None)
     pad = int(cfg["model"].get("pad_multiple", 1) or 1)
     previous: str | None = None
     for stage_name, stage in cfg["stages"].items():
@@ -351,10 +369,10 @@ def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | 
             raise KeyError(f"{method} stage {stage_name!r}: init_from {source!r} is not an earlier stage")
         for p in model.parameters():
             p.requires_grad_(True)
-        engine_cfg = _engine_config(cfg, stage, profile, budget_scale)
-        seed = int(engine_cfg["train"]["seed"])
+        engine_cfg = _engine_config(cfg, stage, profile, budget_scale, seed - main_seed)
+        stage_seed = int(engine_cfg["train"]["seed"])
         self_sup = engine_cfg["task"]["self_supervised"]
-        result = train(engine_cfg, _train_dataset(data, stage.get("train") or {}, profile, self_sup, seed),
+        result = train(engine_cfg, _train_dataset(data, stage.get("train") or {}, profile, self_sup, stage_seed),
                        _val_dataset(data, profile, pad), run_dir / stage_name, model=model,
                        task=TASKS.build(dict(engine_cfg["task"])), resume=resume, data_checksums=data.checksums,
                        profile=profile["name"], device=device)
@@ -362,10 +380,12 @@ def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | 
         run.stages[stage_name] = result
         previous = stage_name
     model.eval()
-    write_json(run_dir / "recipe.json", {
-        "method": method, "variant": variant, "tag": tag, "profile": profile["name"], "budget_scale": budget_scale,
-        "training_data": data.name, "data_checksums": data.checksums, "config": cfg,
-        "stages": {k: (v.stopped_reason if isinstance(v, TrainResult) else v) for k, v in run.stages.items()}})
+    if current_context().is_main:  # under torchrun every rank trains; one writes
+        write_json(run_dir / "recipe.json", {
+            "method": method, "variant": variant, "tag": run.tag, "seed": seed, "profile": profile["name"],
+            "budget_scale": budget_scale, "training_data": data.name, "data_checksums": data.checksums,
+            "config": cfg,
+            "stages": {k: (v.stopped_reason if isinstance(v, TrainResult) else v) for k, v in run.stages.items()}})
     return run
 
 
@@ -380,12 +400,14 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--profile", default="paper")
     cmd.add_argument("--variant", default=None)
     cmd.add_argument("--run-root", default=None, help="default: results/<profile>/runs")
+    cmd.add_argument("--seed", type=int, default=None, help="default: the profile's seed (other seeds: replicas)")
+    cmd.add_argument("--budget-scale", type=float, default=1.0, help="scales iterations and time budgets")
     args = parser.parse_args(argv)
     ctx = init_distributed()
     try:
         root = args.run_root or paths.results_dir(args.profile) / "runs"
-        run = train_method(args.method, args.profile, root, variant=args.variant,
-                           device=str(ctx.device) if ctx.is_distributed else None)
+        run = train_method(args.method, args.profile, root, variant=args.variant, seed=args.seed,
+                           budget_scale=args.budget_scale, device=str(ctx.device()) if ctx.is_distributed else None)
         if ctx.is_main:
             print(run.summary().to_string(index=False))
     finally:

@@ -1,4 +1,5 @@
-"""Train-and-score studies shared by the method notebooks: the main run, ablations at equal budget, one table.
+"""Train-and-score studies shared by the method notebooks: the main run, ablations at equal budget, one table,
+seed replicas.
 
 An ablation table compares variants trained with the *same* budget. In the CPU profiles the variants get
 ``train.ablation_budget_scale`` of the main budget, so the full model is retrained at that budget too (run tag
@@ -6,11 +7,15 @@ An ablation table compares variants trained with the *same* budget. In the CPU p
 
 Ablations are scored on one paired test set (:func:`main_paired_set`: LOL v1 when present, else the embedded
 set); the main runs on every set of the profile (:func:`llie_core.eval_suite.evaluate_suite`).
+
+Seed replicas (:func:`seed_replicas`) retrain the main config with every seed of ``train.seeds`` other than the
+profile's ``seed`` (runs ``<method>[seed<N>]``) and score them like the main run; ``paper_tables`` reports the
+mean and standard deviation over the main run and its replicas.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from .eval_suite import PAIRED_METRICS, evaluate_suite
+from .evaluation import Enhancer
 from .recipes import MethodRun, TrainingData, train_method
 
 ABLATION_TAG = "ablation_budget"
@@ -74,7 +80,8 @@ def ablation_study(method: str, profile: Mapping[str, Any], runs_dir: str | os.P
                    dataset: str | None = None, metrics: Sequence[str] = PAIRED_METRICS,
                    budget_scale: float | None = None) -> AblationStudy:
     """Train ``variants`` of ``method`` (``None`` = the full model, labelled ``<method>[ablation_budget]``; at
-    scale 1 it is the main run itself, not retrained) at ``budget_scale`` (default: the profile's ablation scale) and score each on ``dataset``.
+    scale 1 it is the main run itself, not retrained) at ``budget_scale`` (default: the profile's ablation scale)
+    and score each on ``dataset``.
 
     Runs resume from their checkpoints and scores from their CSVs, so re-running a notebook is cheap.
     """
@@ -90,11 +97,47 @@ def ablation_study(method: str, profile: Mapping[str, Any], runs_dir: str | os.P
     return AblationStudy(method, dataset, scale, runs, scores)
 
 
-def evaluate_runs(runs: Sequence[MethodRun], profile: Mapping[str, Any], **kwargs: Any) -> pd.DataFrame:
-    """:func:`evaluate_suite` of every run, concatenated. Per-image scores are cached under
-    ``run_dir/scores/<weights fingerprint>/``, so retrained weights are re-scored and unchanged ones are not."""
-    frames = [evaluate_suite(run.enhancer(), profile, run.scores_dir, **kwargs) for run in runs]
+def evaluate_runs(runs: Sequence[MethodRun], profile: Mapping[str, Any], *,
+                  enhancer: Callable[[MethodRun], Enhancer] = MethodRun.enhancer, **kwargs: Any) -> pd.DataFrame:
+    """:func:`evaluate_suite` of ``enhancer(run)`` for every run (default ``run.enhancer()``; its name must be the
+    run label), concatenated. Per-image scores are cached under ``run_dir/scores/<weights fingerprint>/``, so
+    retrained weights are re-scored and unchanged ones are not."""
+    frames = [evaluate_suite(enhancer(run), profile, run.scores_dir, **kwargs) for run in runs]
     return pd.concat(frames, ignore_index=True)
+
+
+def replica_seeds(profile: Mapping[str, Any]) -> list[int]:
+    """The seeds of ``train.seeds`` except the profile's ``seed`` (that one is the main run), in order."""
+    main = int(profile.get("seed", 0))
+    seeds = dict.fromkeys(int(s) for s in profile.get("train", {}).get("seeds", [main]))
+    return [s for s in seeds if s != main]
+
+
+@dataclass
+class SeedReplicas:
+    """Replicas of a method's main run, one per extra seed, and their scores."""
+
+    method: str
+    runs: dict[int, MethodRun]  # seed -> run labelled ``<method>[seed<N>]``
+    scores: pd.DataFrame  # evaluate_suite rows (method column = run label)
+
+
+def seed_replicas(method: str, profile: Mapping[str, Any], runs_dir: str | os.PathLike, data: TrainingData, *,
+                  seeds: Sequence[int] | None = None, budget_scale: float = 1.0,
+                  enhancer: Callable[[MethodRun], Enhancer] = MethodRun.enhancer, **eval_kwargs: Any
+                  ) -> SeedReplicas:
+    """Train the main config of ``method`` once per seed of ``seeds`` (default :func:`replica_seeds`: none in a
+    profile with one seed) and score each run as the main run is scored: :func:`evaluate_runs` with ``enhancer``
+    and ``eval_kwargs`` (``paired``, ``unpaired``, ``paired_metrics``; default every test set of the profile).
+
+    Runs resume and scores are cached, so re-running is cheap. Add ``.scores`` to ``<method>_scores.csv`` next to
+    the main run's rows: ``paper_tables`` then reports mean and standard deviation over the seeds.
+    """
+    seeds = replica_seeds(profile) if seeds is None else [int(s) for s in seeds]
+    runs = {s: train_method(method, profile, runs_dir, data=data, budget_scale=budget_scale, seed=s) for s in seeds}
+    if not runs:
+        return SeedReplicas(method, {}, pd.DataFrame(columns=["method", "dataset", "kind", "images", "status"]))
+    return SeedReplicas(method, runs, evaluate_runs(list(runs.values()), profile, enhancer=enhancer, **eval_kwargs))
 
 
 def scores_path(results: str | os.PathLike, method: str) -> Path:

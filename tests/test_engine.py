@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import random
 
 import numpy as np
@@ -214,6 +215,34 @@ def test_nan_loss_stops_with_named_error_and_keeps_last_good_checkpoint(tmp_path
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
     resumed = run(tmp_path, config=cfg)                      # the kept checkpoint resumes cleanly
     assert resumed.iterations_done == 10
+
+
+class InfGradAtStep(SupervisedTask):
+    """Adds sqrt(0) at one step: the loss stays finite, its gradient (1 / (2 sqrt 0)) is infinite."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__()
+        self.step, self.calls = step, 0
+
+    def compute_losses(self, model, batch, losses):
+        self.calls += 1
+        terms = super().compute_losses(model, batch, losses)
+        if self.calls == self.step:
+            zero = terms["L1Loss"] - terms["L1Loss"].detach()
+            terms["L1Loss"] = terms["L1Loss"] + zero.sqrt()
+        return terms
+
+
+def test_non_finite_gradient_of_a_finite_loss_stops_without_grad_clip(tmp_path):
+    cfg = make_config(checkpoint_every=2, val_every=None, iterations=10, grad_clip=None, ema_decay=None)
+    with pytest.raises(NonFiniteLossError, match=r"grad_norm.*iteration 5") as err:
+        run(tmp_path, config=cfg, task=InfGradAtStep(5))
+    assert (err.value.iteration, err.value.term) == (5, "grad_norm") and not math.isfinite(err.value.value)
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")
+    assert ckpt["iteration"] == 4
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+    rows = log_rows(tmp_path / "run")
+    assert [r["iter"] for r in rows] == ["1", "2", "3", "4"] and all(float(r["grad_norm"]) > 0 for r in rows)
 
 
 def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path):

@@ -54,6 +54,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _spawn(worker, out: Path) -> None:
+    context = mp.spawn(worker, args=(_free_port(), str(out)), nprocs=WORLD, join=False)
+    deadline = time.monotonic() + 120
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            for p in context.processes:
+                p.kill()
+            pytest.fail("DDP workers did not finish within 120 s")
+
+
 def _worker(rank: int, port: int, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(WORLD),
                       LOCAL_RANK=str(rank), LLIE_NO_PROGRESS="1")
@@ -71,13 +81,7 @@ def _worker(rank: int, port: int, out: str) -> None:
 
 
 def test_two_gloo_ranks_end_identical_and_only_rank0_writes(tmp_path):
-    context = mp.spawn(_worker, args=(_free_port(), str(tmp_path)), nprocs=WORLD, join=False)
-    deadline = time.monotonic() + 120
-    while not context.join(timeout=5):
-        if time.monotonic() > deadline:
-            for p in context.processes:
-                p.kill()
-            pytest.fail("DDP workers did not finish within 120 s")
+    _spawn(_worker, tmp_path)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
     assert all(r["world"] == WORLD and r["reason"] == "completed" for r in ranks)
     for key, value in ranks[0]["params"].items():
@@ -94,6 +98,49 @@ def test_two_gloo_ranks_end_identical_and_only_rank0_writes(tmp_path):
           model=lambda: single)
     for key, value in single.state_dict().items():
         assert torch.allclose(value, ranks[0]["params"][key], atol=1e-5), key
+
+
+class WithUnusedParameter(nn.Module):
+    """A conv whose ``spare`` layer never takes part in the loss (like LLFlow's released unused layers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.spare = nn.Conv2d(3, 3, 3, padding=1), nn.Conv2d(3, 3, 1)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def _run_and_catch(cfg: dict, out: Path) -> dict:
+    try:
+        result = train(cfg, FixedPairs(), None, out, model=WithUnusedParameter)
+        return {"iterations": result.iterations_done, "error": None}
+    except RuntimeError as error:
+        return {"iterations": None, "error": str(error)}
+
+
+def _unused_parameter_worker(rank: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(WORLD),
+                      LOCAL_RANK=str(rank), LLIE_NO_PROGRESS="1")
+    torch.set_num_threads(1)
+    init_distributed()
+    try:
+        outcome = {}
+        for key in (True, False):
+            cfg = config(batch_size=1)
+            cfg["train"].update(iterations=3, val_every=None, find_unused_parameters=key)
+            outcome[str(key)] = _run_and_catch(cfg, Path(out) / f"unused_{key}")
+        (Path(out) / f"rank{rank}.json").write_text(json.dumps(outcome))
+    finally:
+        cleanup_distributed()
+
+
+def test_unused_parameters_need_the_find_unused_parameters_key(tmp_path):
+    _spawn(_unused_parameter_worker, tmp_path)
+    for rank in range(WORLD):
+        outcome = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert outcome["True"] == {"iterations": 3, "error": None}
+        assert outcome["False"]["error"] and "Expected to have finished reduction" in outcome["False"]["error"]
 
 
 def test_launch_entry_point_trains_in_a_single_process(tmp_path, monkeypatch, capsys):

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from llie_core import recipes
-from llie_core.engine import TrainResult
+from llie_core.engine import TrainResult, load_config
 from llie_core.eval_suite import evaluate_suite
 from llie_core.profiles import load_profile
 from llie_core.recipes import StageTask, call_model, load_method_config, train_method, training_data
@@ -144,3 +144,38 @@ def test_initial_weights_do_not_depend_on_earlier_random_draws(embedded_profile,
     torch.rand(1000)  # whatever ran in between must not change the next run
     second = train_method("frlie", embedded_profile, tmp_path / "b")
     assert recipes.model_fingerprint(first.model) == recipes.model_fingerprint(second.model)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_every_llflow_stage_lets_ddp_find_unused_parameters(profile):
+    """LLFlow steps leave parameters without gradients; without the key, DDP fails at the second step."""
+    prof = load_profile(profile)
+    for variant in [None, *recipes.method_variants("llflow", profile)]:
+        cfg = load_method_config("llflow", profile, variant)
+        for name, stage in cfg["stages"].items():
+            engine_cfg = load_config(recipes._engine_config(cfg, stage, prof, 1.0))
+            assert engine_cfg.train.find_unused_parameters is True, (profile, variant, name)
+
+
+class _StopBeforeTraining(Exception):
+    pass
+
+
+def test_seed_sets_initial_weights_engine_seed_and_replica_tag(embedded_profile, tmp_path, monkeypatch):
+    seen = []
+
+    def capture(engine_cfg, train_dataset, val_dataset, run_dir, *, model, **kwargs):
+        seen.append({"weights": recipes.model_fingerprint(model), "engine_seed": engine_cfg["train"]["seed"],
+                     "run_dir": run_dir.parent.name})
+        raise _StopBeforeTraining
+
+    monkeypatch.setattr(recipes, "train", capture)
+    data = training_data(embedded_profile)
+    for seed in (None, 0, 1):
+        with pytest.raises(_StopBeforeTraining):
+            train_method("llflow", embedded_profile, tmp_path, data=data, seed=seed)
+    default, main, replica = seen
+    assert default == main                                   # the profile's seed is the default
+    assert main["run_dir"] == "llflow" and replica["run_dir"] == "llflow-seed1"
+    assert (main["engine_seed"], replica["engine_seed"]) == (10, 11)   # the recipe pins 10 (released manual_seed)
+    assert replica["weights"] != main["weights"]

@@ -9,7 +9,7 @@ Layout (every section optional except ``model`` and ``losses``)::
     scheduler: {type: cosine, warmup_iters: 0, eta_min: 0, milestones: [], gamma: 0.5, step_per: iter}
     train: {iterations: 1000, batch_size: 8, grad_clip: null, ema_decay: null, amp: false,
             deterministic: true, seed: 0, val_every: 500, checkpoint_every: null, time_budget_s: null,
-            log_every: 10, num_workers: 0, shuffle: true}
+            log_every: 10, num_workers: 0, shuffle: true, find_unused_parameters: false}
 """
 from __future__ import annotations
 
@@ -66,7 +66,10 @@ class SchedulerConfig:
 @dataclass
 class TrainSettings:
     """Loop settings. ``val_every``/``checkpoint_every``/``log_every`` count iterations;
-    ``checkpoint_every`` defaults to ``val_every``; ``time_budget_s`` is per ``train()`` call."""
+    ``checkpoint_every`` defaults to ``val_every``; ``time_budget_s`` is per ``train()`` call.
+    ``find_unused_parameters`` goes to DistributedDataParallel (multi-process runs only): set it for models
+    whose steps leave some parameters without a gradient (e.g. LLFlow), else the second step fails; it costs
+    one extra graph traversal per step, so it is off by default."""
 
     iterations: int = 1000
     batch_size: int = 8
@@ -82,6 +85,7 @@ class TrainSettings:
     num_workers: int = 0
     shuffle: bool = True
     drop_last: bool = True
+    find_unused_parameters: bool = False
 
     def __post_init__(self) -> None:
         if self.iterations < 1 or self.batch_size < 1:

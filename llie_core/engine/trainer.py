@@ -3,8 +3,8 @@
 ``train(config, train_dataset, val_dataset, run_dir)`` writes into ``run_dir``::
 
     checkpoints/last.pt   latest state (atomic; exact resume)     checkpoints/best.pt   best validation score
-    log.csv               iter, epoch, lr (both as used by that step), loss terms, loss, grad_norm (before
-                          clipping; empty without grad_clip), val_<metric>, elapsed_s (across resumes)
+    log.csv               iter, epoch, lr (both as used by that step), loss terms, loss, grad_norm (global, before
+                          clipping; empty under AMP without grad_clip), val_<metric>, elapsed_s (across resumes)
     run.json              provenance (config, seed, versions, git commit, data checksums) and the result
 
 ``val_dataset`` must be a validation split, never the test set: best-checkpoint selection on test images
@@ -180,9 +180,7 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, cfg.scheduler, self._schedule_length())
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_active)
         self.ema = build_ema(self.module, self.ts.ema_decay) if self.ts.ema_decay else None
-        self.model = (DistributedDataParallel(self.module, device_ids=[self.device.index]
-                                              if self.device.type == "cuda" else None)
-                      if ctx.is_distributed else self.module)
+        self.model = self._wrap_ddp() if ctx.is_distributed else self.module
         self.state = LoopState()
         self.log = CsvLog(run_dir / "log.csv", ctx.is_main)
         self.last_saved: Path | None = None
@@ -190,6 +188,11 @@ class Trainer:
             seed_everything(self.ts.seed + ctx.rank)  # distinct augmentation streams per rank
 
     # ---- setup ----------------------------------------------------------------------------------------
+    def _wrap_ddp(self) -> DistributedDataParallel:
+        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(self.module, device_ids=device_ids,
+                                       find_unused_parameters=self.ts.find_unused_parameters)
+
     def _batches_per_epoch(self) -> int:
         n = self.sampler.per_replica
         batches = n // self.ts.batch_size if self.ts.drop_last else math.ceil(n / self.ts.batch_size)
@@ -266,13 +269,18 @@ class Trainer:
         return logs
 
     def _clip_gradients(self) -> float | None:
-        """Clip the global gradient norm after backward (and after unscaling); returns the pre-clip norm."""
-        if not self.ts.grad_clip:
+        """The global gradient norm after backward (and after unscaling), clipped to ``train.grad_clip`` when set;
+        returns the pre-clip norm. Without AMP a non-finite norm stops the run (a finite loss can still have
+        NaN/Inf gradients); with AMP the scaler skips such steps, and the norm is only computed for clipping."""
+        if not self.ts.grad_clip and self.amp_active:
             return None
         self.scaler.unscale_(self.optimizer)
         params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
-        norm = float(torch.nn.utils.clip_grad_norm_(params, self.ts.grad_clip))
-        if not math.isfinite(norm) and not self.amp_active:  # with AMP the scaler skips such steps
+        if self.ts.grad_clip:
+            norm = float(torch.nn.utils.clip_grad_norm_(params, self.ts.grad_clip))
+        else:
+            norm = float(torch.nn.utils.get_total_norm([p.grad for p in params]))
+        if not math.isfinite(norm) and not self.amp_active:
             raise NonFiniteLossError(self.state.iteration + 1, "grad_norm", norm, self.last_saved)
         return norm
 
