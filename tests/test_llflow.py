@@ -282,6 +282,24 @@ def test_training_outputs_and_gradients():
     torch.testing.assert_close(val["output"], model(low))
 
 
+def test_l1_training_initialises_actnorm_from_data_so_the_decode_is_not_saturated():
+    model = LLFlow(**TINY).train()
+    low, high = _rand(2, 3, 32, 32, seed=5) * 0.2, _rand(2, 3, 32, 32, seed=6)
+    saturated = lambda out: float(((out <= 0) | (out >= 1)).float().mean())  # noqa: E731 (clamped: no gradient)
+    assert not model.flowUpsamplerNet.initialized
+    with torch.no_grad():
+        before = saturated(model(low))               # identity ActNorms: the decode is mostly clamped
+    out = model.l1_outputs(low, high)["output"]
+    assert model.flowUpsamplerNet.initialized
+    assert saturated(out) < before and saturated(out) < 0.5, (before, saturated(out))
+    (out - high).abs().mean().backward()
+    assert model.RRDB.fine_tune_color_map[0].weight.grad.abs().sum() > 0
+    actnorm = next(m for m in model.modules() if isinstance(m, ActNorm2d))
+    bias = actnorm.bias.detach().clone()
+    model.l1_outputs(low, high)                      # initialised once: later calls leave ActNorm alone
+    torch.testing.assert_close(actnorm.bias.detach(), bias)
+
+
 def test_colour_map_ablations_remove_its_two_roles():
     """w/o colour-map prior: z ~ N(0, I) and the decode starts from 0, so g(x_l) gets no gradient; w/o colour
     map as input: the encoder never sees C(x) (changing C(x) alone leaves the features unchanged)."""
@@ -422,7 +440,8 @@ def test_variants_merge_and_build(profile):
         if profile == "smoke":
             assert isinstance(MODELS.build(dict(merged["model"])), LLFlow)
     l1 = deep_merge(cfg, cfg["variants"]["l1_training"])["stages"]["main"]
-    assert l1["forward"] == "forward" and l1["losses"] == [{"type": "L1Loss", "loss_weight": 1.0}]
+    assert l1["forward"] == "l1_outputs" and l1["forward_inputs"] == ["low", "high"]
+    assert l1["losses"] == [{"type": "L1Loss", "loss_weight": 1.0}]
     assert deep_merge(cfg, cfg["variants"]["wo_color_map_prior"])["model"]["prior"] == "zero"
     assert deep_merge(cfg, cfg["variants"]["wo_color_map_input"])["model"]["input_maps"] == ["noise"]
     assert deep_merge(cfg, cfg["variants"]["released_code"])["model"]["color_map_norm"] == "sum"

@@ -169,6 +169,21 @@ class LLFlow(nn.Module):
         terms["output"] = self.decode_prior(terms.pop("cond")).clamp(0, 1)
         return terms
 
+    def l1_outputs(self, low: Tensor, high: Tensor) -> dict[str, Tensor]:
+        """L1-only training (the "NLL vs L1" ablation; ``forward: l1_outputs``, inputs ``[low, high]``):
+        ``output`` = the clamped deterministic decode, as :meth:`forward`.
+
+        The flow's ActNorm layers are initialised from data in the encode direction only (Glow §3.1); a flow
+        trained through its inverse alone would start from identity ActNorms, whose decode saturates the clamp
+        (zero gradients). So, in training mode, the first call encodes ``high`` once without gradients to run
+        that initialisation [assumption; the released L1 term is only used on top of the NLL]. ``high`` is
+        otherwise unused: the loss compares ``output`` with it.
+        """
+        if self.training and not self.flowUpsamplerNet.initialized:
+            with torch.no_grad():
+                self.encode(high, self.condition(low))
+        return {"output": self.decode_prior(self.condition(low)).clamp(0, 1)}
+
     # ---- enhancement -------------------------------------------------------------------------------------
     def condition_padded(self, low: Tensor) -> dict[str, Any]:
         """:meth:`condition` of ``low`` (any size) reflect-padded at the bottom/right to ``pad_multiple``; crop

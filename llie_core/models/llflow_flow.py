@@ -233,6 +233,11 @@ class FlowUpsamplerNet(nn.Module):
         self.out_channels = channels
         self.f = nn.Sequential(nn.Conv2d(unused_f_in, 2 * 3 * 64, 3, padding=1))
 
+    @property
+    def initialized(self) -> bool:
+        """Whether every ActNorm layer has its data-dependent (or loaded) parameters."""
+        return all(m.initialized for m in self.modules() if isinstance(m, ActNorm2d))
+
     def encode(self, x: Tensor, conds: Mapping[int, Tensor], logdet: Tensor) -> tuple[Tensor, Tensor]:
         """Image -> latent ``z`` (``out_channels`` x H/2^L x W/2^L) and accumulated log-determinant."""
         for layer, level in zip(self.layers, self.levels):
