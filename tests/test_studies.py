@@ -48,7 +48,7 @@ def test_at_full_budget_the_reference_is_the_main_run_under_its_own_label(embedd
 
 def test_replica_seeds_are_the_profile_seeds_except_the_main_one():
     assert replica_seeds(load_profile("paper")) == [1, 2]
-    assert replica_seeds(load_profile("quick")) == [] and replica_seeds(load_profile("smoke")) == []
+    assert replica_seeds(load_profile("quick")) == [] and replica_seeds(load_profile("smoke")) == [1]
     assert replica_seeds({"seed": 1, "train": {"seeds": [0, 1, 0, 3]}}) == [0, 3]
 
 
@@ -79,5 +79,6 @@ def test_seed_replicas_resume_and_give_a_mean_and_std_over_seeds(embedded_profil
 
 
 def test_no_replicas_in_a_one_seed_profile(embedded_profile, tmp_path):
-    replicas = seed_replicas("frlie", embedded_profile, tmp_path / "runs", training_data(embedded_profile))
+    one_seed = {**embedded_profile, "train": {**embedded_profile["train"], "seeds": [0]}}
+    replicas = seed_replicas("frlie", one_seed, tmp_path / "runs", training_data(one_seed))
     assert replicas.runs == {} and replicas.scores.empty and not (tmp_path / "runs").exists()
