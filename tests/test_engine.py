@@ -192,17 +192,23 @@ def test_finished_run_is_not_retrained_unless_asked(tmp_path):
 
 
 # ---- failure modes and budgets --------------------------------------------------------------------------
-class NaNAtStep(SupervisedTask):
-    def __init__(self, step: int) -> None:
+class CorruptAtStep(SupervisedTask):
+    """Rewrites the loss term ``term`` with ``corrupt(loss)`` at one step (1-based)."""
+
+    def __init__(self, step: int, term: str, corrupt) -> None:
         super().__init__()
-        self.step, self.calls = step, 0
+        self.step, self.term, self.corrupt, self.calls = step, term, corrupt, 0
 
     def compute_losses(self, model, batch, losses):
         self.calls += 1
         terms = super().compute_losses(model, batch, losses)
         if self.calls == self.step:
-            terms["MSELoss"] = terms["MSELoss"] * float("nan")
+            terms[self.term] = self.corrupt(terms[self.term])
         return terms
+
+
+def NaNAtStep(step: int) -> CorruptAtStep:  # noqa: N802 (a task factory)
+    return CorruptAtStep(step, "MSELoss", lambda loss: loss * float("nan"))
 
 
 def test_nan_loss_stops_with_named_error_and_keeps_last_good_checkpoint(tmp_path):
@@ -217,20 +223,9 @@ def test_nan_loss_stops_with_named_error_and_keeps_last_good_checkpoint(tmp_path
     assert resumed.iterations_done == 10
 
 
-class InfGradAtStep(SupervisedTask):
+def InfGradAtStep(step: int) -> CorruptAtStep:  # noqa: N802 (a task factory)
     """Adds sqrt(0) at one step: the loss stays finite, its gradient (1 / (2 sqrt 0)) is infinite."""
-
-    def __init__(self, step: int) -> None:
-        super().__init__()
-        self.step, self.calls = step, 0
-
-    def compute_losses(self, model, batch, losses):
-        self.calls += 1
-        terms = super().compute_losses(model, batch, losses)
-        if self.calls == self.step:
-            zero = terms["L1Loss"] - terms["L1Loss"].detach()
-            terms["L1Loss"] = terms["L1Loss"] + zero.sqrt()
-        return terms
+    return CorruptAtStep(step, "L1Loss", lambda loss: loss + (loss - loss.detach()).sqrt())
 
 
 def test_non_finite_gradient_of_a_finite_loss_stops_without_grad_clip(tmp_path):
