@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from .baselines import BASELINES, available_baselines
 from .evaluation import Enhancer, evaluate
 from .tiling import TileConfig
 
@@ -76,10 +77,8 @@ def evaluate_suite(enhancer: Enhancer, profile: Mapping[str, Any], out_dir: str 
     out = Path(out_dir) / enhancer.name
     tile = tile_config(profile)
     rows = []
-    jobs = [(n, "paired", paired_metrics) for n in (paired if paired is not None else profile["data"]["eval_paired"])]
-    jobs += [(n, "unpaired", unpaired_metrics)
-             for n in (unpaired if unpaired is not None else profile["data"]["eval_unpaired"])]
-    for name, kind, metrics in jobs:
+    for name, kind in suite_jobs(profile, paired, unpaired):
+        metrics = paired_metrics if kind == "paired" else unpaired_metrics
         try:
             make = paired_test_set if kind == "paired" else unpaired_test_set
             dataset = make(name, profile, enhancer.pad_multiple)
@@ -92,3 +91,28 @@ def evaluate_suite(enhancer: Enhancer, profile: Mapping[str, Any], out_dir: str 
     table = pd.DataFrame(rows)
     table.insert(0, "method", enhancer.name)
     return table
+
+
+def suite_jobs(profile: Mapping[str, Any], paired: Sequence[str] | None = None,
+               unpaired: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """``(dataset, kind)`` of every set :func:`evaluate_suite` scores with these arguments."""
+    data = profile["data"]
+    return ([(n, "paired") for n in (paired if paired is not None else data["eval_paired"])]
+            + [(n, "unpaired") for n in (unpaired if unpaired is not None else data["eval_unpaired"])])
+
+
+def score_baselines(profile: Mapping[str, Any], out_dir: str | os.PathLike, names: Sequence[str] = BASELINES,
+                    **suite_kwargs: Any) -> pd.DataFrame:
+    """:func:`evaluate_suite` for each classical baseline; one whose released weights are absent (Zero-DCE on a
+    machine without ``../shared``) gets a ``not run: weights absent (...)`` row per test set instead."""
+    built, absent = available_baselines(names)
+    tables = []
+    for name in names:
+        if name in built:
+            tables.append(evaluate_suite(built[name], profile, out_dir, **suite_kwargs))
+            continue
+        jobs = suite_jobs(profile, suite_kwargs.get("paired"), suite_kwargs.get("unpaired"))
+        rows = [{"method": name, "dataset": d, "kind": k, "images": 0, "status": f"not run: {absent[name]}"}
+                for d, k in jobs]
+        tables.append(pd.DataFrame(rows))
+    return pd.concat(tables, ignore_index=True)

@@ -5,6 +5,8 @@ Environment variables (all optional):
 - ``LLIE_ROOT``: the project root (default: the folder that holds ``llie_core/``).
 - ``LLIE_DATA_ROOT``: where real benchmark datasets live (e.g. ``../shared/data``). Relative paths are
   resolved against the current directory. When unset or missing, the embedded synthetic dataset is used.
+- ``LLIE_WEIGHTS_ROOT``: where released weights live (``<root>/zero_dce/Epoch99.pth``, ``<root>/frlie/...``);
+  default ``<LLIE_DATA_ROOT>/../weights`` (the ``../shared`` layout). Absent weights are reported, never required.
 - ``LLIE_CACHE_DIR``: where generated assets go (embedded dataset, converted weights); default ``<root>/.cache``.
 """
 from __future__ import annotations
@@ -25,6 +27,21 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path | None:
     if value in (None, ""):
         return None
     return Path(value).expanduser().resolve()
+
+
+def weights_file(relative: str | os.PathLike) -> Path | None:
+    """A released weight file given relative to a weights root: looked up in ``$LLIE_WEIGHTS_ROOT``, then in
+    ``<data root>/../weights`` (the ``../shared`` layout); ``None`` when absent."""
+    candidates = []
+    if os.environ.get("LLIE_WEIGHTS_ROOT"):
+        candidates.append(Path(os.environ["LLIE_WEIGHTS_ROOT"]).expanduser().resolve())
+    root = data_root()
+    if root is not None:
+        candidates.append(root.parent / "weights")
+    for base in candidates:
+        if (base / relative).is_file():
+            return base / relative
+    return None
 
 
 def cache_dir(explicit: str | os.PathLike | None = None) -> Path:

@@ -4,7 +4,7 @@ A method config lives in ``llie_core/configs/<method>/<profile>.yaml``::
 
     method: frlie
     model: {type: FRLIE, ...}                 # llie_core.models.MODELS
-    official_weights: {stage1: weights/...}   # optional, relative to the shared folder (see weights_path)
+    official_weights: {stage1: frlie/...}     # optional, relative to the weights root (see weights_path)
     training: paired                          # or 'self_supervised': the model never sees a reference
     stages:                                   # trained in order on ONE model instance
       <stage>:
@@ -96,17 +96,9 @@ def load_method_config(method: str, profile: str, variant: str | None = None) ->
 
 
 def weights_path(relative: str | os.PathLike) -> Path | None:
-    """An official weight file given relative to the shared folder: looked up in ``$LLIE_WEIGHTS_ROOT`` and in
-    the parent of ``$LLIE_DATA_ROOT`` (``../shared``); ``None`` when absent."""
-    candidates = [os.environ.get("LLIE_WEIGHTS_ROOT")]
-    root = paths.data_root()
-    if root is not None:
-        candidates.append(str(root.parent))
-    for base in filter(None, candidates):
-        path = Path(base) / relative
-        if path.is_file():
-            return path
-    return None
+    """An official weight file given relative to the weights root (``frlie/...``); ``None`` when absent
+    (:func:`llie_core.paths.weights_file`)."""
+    return paths.weights_file(relative)
 
 
 # ------------------------------------------------------------------------------------------------ the task

@@ -11,13 +11,13 @@ from typing import Any
 
 import pandas as pd
 
+from .baselines import BASELINES
 from .ledger import load_reported
 from .metrics import metric_info
 
 DISPLAY_NAMES = {"input": "Input", "he": "HE", "clahe": "CLAHE", "lime": "LIME", "zero_dce": "Zero-DCE",
                  "frlie": "FRLIE", "frlie[wo_fr]": "FRLIE w/o FR", "llflow": "LLFlow", "jcrnet": "JCRNet",
                  "cidnet": "CIDNet", "iclr": "ICLR", "irle": "IRLE"}
-BASELINES = ("input", "he", "clahe", "lime", "zero_dce")
 REASON_CUTS = (" (tried ", ". Fix:", "; put it under")  # a dataset error's layouts tried and how-to-fix advice
 STATUS_HINT = " (see `python -m data_prep status`)"
 

@@ -113,11 +113,12 @@ def trained_enhancers(profile: str, runs_dir: str | os.PathLike, methods: Sequen
 
 
 def baseline_enhancers(names: Sequence[str] | None = None) -> dict[str, Any]:
-    """The classical baselines (input excluded: grids show the input column anyway)."""
-    from .baselines import build_enhancer
-    from .reporting import BASELINES, display_name
+    """The classical baselines that can run here, by display name (input excluded: grids show the input column
+    anyway; a baseline whose weights are absent is named in a warning)."""
+    from .baselines import BASELINES, baseline_enhancers as available
+    from .reporting import display_name
 
-    return {display_name(b): build_enhancer(b) for b in (names or BASELINES) if b != "input"}
+    return {display_name(b): e for b, e in available(names or BASELINES).items()}
 
 
 # ------------------------------------------------------------------------------------------------ images

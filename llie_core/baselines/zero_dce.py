@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from .. import paths
 from ..evaluation import Enhancer, as_enhancer
 from ..provenance import sha256_file
-from . import ENHANCERS
+from . import ENHANCERS, WeightsAbsent
 
 WEIGHTS_FILE = Path("zero_dce") / "Epoch99.pth"
 OFFICIAL_SHA256 = "a4395acb874f320375d9704997cef874eaaaaa26a1777ceb29a92b70f74c3612"
@@ -73,15 +73,18 @@ class ZeroDCE(nn.Module):
 
 
 def default_weights_path() -> Path:
-    """``$LLIE_WEIGHTS_ROOT/zero_dce/Epoch99.pth``; the root defaults to ``<LLIE_DATA_ROOT>/../weights``."""
-    root = os.environ.get("LLIE_WEIGHTS_ROOT")
-    if root:
-        return Path(root).expanduser().resolve() / WEIGHTS_FILE
-    data = paths.data_root()
-    if data is None:
-        raise FileNotFoundError("Zero-DCE weights: neither LLIE_WEIGHTS_ROOT nor LLIE_DATA_ROOT is set; set one "
-                                "(weights are read from <root>/zero_dce/Epoch99.pth) or pass weights=PATH")
-    return data.parent / "weights" / WEIGHTS_FILE
+    """``<weights root>/zero_dce/Epoch99.pth`` (see :func:`llie_core.paths.weights_file`).
+
+    Raises :class:`WeightsAbsent` (how to get the file) when no weights root holds it: a fresh machine without
+    ``../shared`` has no released weights, and tables then show Zero-DCE as "not run: weights absent".
+    """
+    path = paths.weights_file(WEIGHTS_FILE)
+    if path is None:
+        raise WeightsAbsent(
+            "weights absent (Zero-DCE: get Zero-DCE_code/snapshots/Epoch99.pth from the official repository "
+            "https://github.com/Li-Chongyi/Zero-DCE, research use, and put it at "
+            f"$LLIE_WEIGHTS_ROOT/{WEIGHTS_FILE.as_posix()} or <data root>/../weights/{WEIGHTS_FILE.as_posix()})")
+    return path
 
 
 def flush_denormals(tensor: torch.Tensor) -> torch.Tensor:
