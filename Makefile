@@ -8,7 +8,7 @@ KERNEL  := llie-workbook
 # Real benchmark data when present (override with LLIE_DATA_ROOT=/path/to/data); else the embedded set is used.
 export LLIE_DATA_ROOT ?= $(firstword $(wildcard ../shared/data))
 
-.PHONY: setup install kernel assets check-env reproduce test smoke lint-notebooks status clean-results
+.PHONY: setup install kernel assets check-env reproduce test test-fast smoke lint-notebooks status clean-results
 
 setup: install kernel assets check-env
 
@@ -37,6 +37,10 @@ reproduce: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# Everything but the tests marked slow (torchrun/DDP, papermill on the real notebooks, studies).
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
 
 smoke: setup
 	$(PY) -m llie_core.workbook run --profile smoke

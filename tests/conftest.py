@@ -1,5 +1,18 @@
-"""Shared fixtures. Real data and reference files are read from ``../shared`` through ``LLIE_DATA_ROOT``;
-tests that need them skip with the reason when that folder is absent (CI always sets it)."""
+"""Shared fixtures and markers.
+
+Real data and reference files are read from ``../shared`` through ``LLIE_DATA_ROOT``, only via the ``shared_root``
+and ``real_data_root`` fixtures (or fixtures built on them). Locally, tests that need them skip with the reason
+when that folder is absent; when ``$CI`` is set they fail instead (CI always has ../shared, so its absence is a
+broken CI setup). The same holds for the offline metric assets (``tests.helpers.require_assets``).
+
+Markers (declared in pyproject.toml):
+
+- ``real_data`` is added automatically to every test whose fixture closure holds one of :data:`SHARED_FIXTURES`;
+  ``pytest -m "not real_data"`` runs what works without ../shared.
+- ``slow`` (set by hand on heavy tests: torchrun/DDP, papermill on real notebooks, studies); ``make test-fast``
+  runs ``-m "not slow"``.
+- ``notebook``: executes a notebook through papermill.
+"""
 from __future__ import annotations
 
 import os
@@ -7,7 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from llie_core import assets
+from tests.helpers import in_ci, skip_or_fail
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_FIXTURES = frozenset({"shared_root", "real_data_root"})
+MISSING_SHARED = ("../shared is not present: set LLIE_DATA_ROOT=../shared/data (relative to the repository root) "
+                  "or mount the shared folder beside the checkout")
 
 
 def _shared_root() -> Path | None:
@@ -20,6 +39,27 @@ def _shared_root() -> Path | None:
     return None
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``real_data`` on every test that (transitively) requests ``shared_root`` or ``real_data_root``."""
+    for item in items:
+        if SHARED_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_data)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Under CI, a skip raised while handling :class:`llie_core.assets.AssetsMissingError` (``except
+    AssetsMissingError: pytest.skip(...)`` in a test module that does not use ``require_assets``) is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (report.skipped and in_ci() and call.excinfo is not None):
+        return
+    if isinstance(call.excinfo.value.__context__, assets.AssetsMissingError):
+        report.outcome = "failed"
+        report.longrepr = (f"{call.excinfo.value.msg} [CI is set: missing offline assets fail instead of "
+                           "skipping; run `python -m llie_core.assets setup`]")
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
@@ -27,10 +67,10 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_root() -> Path:
-    """``../shared`` (the folder holding data/, specs/, reference/, weights/)."""
+    """``../shared`` (the folder holding data/, specs/, reference/, weights/); skips when absent, fails under CI."""
     root = _shared_root()
     if root is None:
-        pytest.skip("../shared is not present: set LLIE_DATA_ROOT=../shared/data (CI does)")
+        skip_or_fail(MISSING_SHARED)
     return root
 
 

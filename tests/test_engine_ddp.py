@@ -80,6 +80,7 @@ def _worker(rank: int, port: int, out: str) -> None:
         cleanup_distributed()
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_end_identical_and_only_rank0_writes(tmp_path):
     _spawn(_worker, tmp_path)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in range(WORLD)]
@@ -135,6 +136,7 @@ def _unused_parameter_worker(rank: int, port: int, out: str) -> None:
         cleanup_distributed()
 
 
+@pytest.mark.slow
 def test_unused_parameters_need_the_find_unused_parameters_key(tmp_path):
     _spawn(_unused_parameter_worker, tmp_path)
     for rank in range(WORLD):

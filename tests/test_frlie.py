@@ -6,22 +6,18 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from test_cidnet import assert_numbers, numbers_in, shared_text  # tests/ is on sys.path under pytest
 
 from llie_core.models.blocks import ContextBlock
 from llie_core.models.frlie import FRLIE, FRNet, luma_blend, quantize_uint8
 from llie_core.models.registry import MODELS
 from llie_core.profiles import deep_merge
+from tests.helpers import assert_numbers, numbers_in, rand, shared_text
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "llie_core" / "configs" / "frlie"
 
 
 def _count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +56,13 @@ def test_frnet_global_residual():
         for layer in (block[0].fusion, block[1].res[2], block[2].res[2]):
             torch.nn.init.zeros_(layer.weight)
             torch.nn.init.zeros_(layer.bias)
-    f = _rand(1, 16, 5, 6)
+    f = rand(1, 16, 5, 6)
     torch.testing.assert_close(net(f), 2 * f)
 
 
 @pytest.mark.parametrize("size", [(37, 50), (40, 52), (33, 31)])
 def test_forward_pads_and_crops_back(model, size):
-    low = _rand(1, 3, *size, seed=1)
+    low = rand(1, 3, *size, seed=1)
     with torch.no_grad():
         out = model(low)
         assert out.shape == low.shape
@@ -78,7 +74,7 @@ def test_forward_pads_and_crops_back(model, size):
 
 
 def test_encode_shapes_and_intermediates(model):
-    x = _rand(2, 3, 32, 48)
+    x = rand(2, 3, 32, 48)
     with torch.no_grad():
         feats = model.encode(x)
         inter = model.encoder.intermediates(x)
@@ -86,7 +82,7 @@ def test_encode_shapes_and_intermediates(model):
     assert [t.shape[1] for t in inter] == [32, 64, 64, 128]
     torch.testing.assert_close(inter[-1], feats)
     with pytest.raises(ValueError, match="RGB"):
-        model(_rand(1, 1, 32, 32))
+        model(rand(1, 1, 32, 32))
 
 
 def test_stage2_gradients_reach_only_frnet_when_autoencoder_frozen():
@@ -95,7 +91,7 @@ def test_stage2_gradients_reach_only_frnet_when_autoencoder_frozen():
         part.requires_grad_(False)
         part.eval()
     net.feature_processor.train()
-    low, high = _rand(2, 3, 16, 16, seed=2), _rand(2, 3, 16, 16, seed=3)
+    low, high = rand(2, 3, 16, 16, seed=2), rand(2, 3, 16, 16, seed=3)
     out = net.stage2_outputs(low, high)
     loss = (out["enhanced"] - high).pow(2).mean() + (out["restored"] - out["features_high"]).abs().mean()
     loss.backward()
@@ -106,15 +102,15 @@ def test_stage2_gradients_reach_only_frnet_when_autoencoder_frozen():
 
 def test_stage2_outputs_without_high_and_bad_crops():
     net = FRLIE(base_channels=8, num_blocks=1)
-    out = net.stage2_outputs(_rand(1, 3, 16, 16))
+    out = net.stage2_outputs(rand(1, 3, 16, 16))
     assert set(out) == {"output", "enhanced", "restored", "features_low"}
     assert out["output"] is out["enhanced"]
     with pytest.raises(ValueError, match="multiples of 4"):
-        net.stage2_outputs(_rand(1, 3, 18, 16))
+        net.stage2_outputs(rand(1, 3, 18, 16))
 
 
 def test_luma_blend_and_forward_option(model):
-    enhanced, low = _rand(1, 3, 8, 8, seed=4), _rand(1, 3, 8, 8, seed=5)
+    enhanced, low = rand(1, 3, 8, 8, seed=4), rand(1, 3, 8, 8, seed=5)
     torch.testing.assert_close(luma_blend(enhanced, torch.zeros_like(low)), enhanced)      # Y = 0 -> prediction
     torch.testing.assert_close(luma_blend(enhanced, torch.ones_like(low)), torch.ones_like(low))  # Y = 1 -> input
     y = 0.299 * low[:, 0:1] + 0.587 * low[:, 1:2] + 0.114 * low[:, 2:3]
@@ -156,7 +152,7 @@ def _config(name: str) -> dict:
 
 
 def _strip_budgets(cfg: dict) -> dict:
-    out = {k: v for k, v in cfg.items() if k not in ("profile", "init_stage1_from_official")}
+    out = {k: v for k, v in cfg.items() if k not in ("profile", "params", "init_stage1_from_official")}
     out["stages"] = {name: {k: v for k, v in stage.items() if k not in ("train", "scheduler", "eval")}
                      for name, stage in cfg["stages"].items()}
     return out

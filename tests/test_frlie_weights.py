@@ -59,7 +59,11 @@ def _ref(frlie_dir: Path, name: str) -> torch.Tensor:
     return torch.from_numpy(np.load(frlie_dir / "reference_outputs" / name))
 
 
-MAX_ABS, MEAN_ABS = 1e-5, 1e-6
+# Measured |ours - official| (float32, CPU kernels): 0 on the AVX-512 machine the references were checked on;
+# on an AVX2 AMD EPYC up to 1.02e-5 (mean 1.4e-6) on the [0, 1] reconstructions and 6.1e-5 on features of magnitude
+# 73 (8.3e-7 relative): other kernels sum in another order. Bounds: 2.5x the worst measured, features relative.
+MAX_ABS, MEAN_ABS = 2.5e-5, 3.5e-6     # images in [0, 1]
+MAX_REL = 2e-6                         # features: max error / max |expected|
 
 
 def _max_mean_error(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float, float]:
@@ -69,8 +73,10 @@ def _max_mean_error(actual: torch.Tensor, expected: torch.Tensor) -> tuple[float
 
 
 def _assert_close(actual: torch.Tensor, expected: torch.Tensor) -> None:
+    """Images: absolute bounds; large-magnitude features: the same bounds scaled by the largest |value| (> 1)."""
+    scale = max(1.0, expected.abs().max().item())
     max_err, mean_err = _max_mean_error(actual, expected)
-    assert max_err <= MAX_ABS and mean_err <= MEAN_ABS, (max_err, mean_err)
+    assert max_err <= max(MAX_ABS, MAX_REL * scale) and mean_err <= MEAN_ABS, (max_err, mean_err, scale)
 
 
 @pytest.mark.parametrize("name", list(CHECKPOINTS))
@@ -102,7 +108,7 @@ def test_official_outputs_are_reproduced(frlie_dir, name):
     with torch.no_grad():
         features = model.encode(x)
         expected = _ref(frlie_dir, f"{prefix}_rand_features.npy")
-        assert expected.abs().max() > 10                 # large-magnitude features, still held to 1e-5 absolute
+        assert expected.abs().max() > 10                 # large-magnitude features: the relative bound applies
         _assert_close(features, expected)
         _assert_close(model.reconstruct(x), _ref(frlie_dir, f"{prefix}_rand_reconstruction.npy"))
         _assert_close(model.reconstruct(image), _ref(frlie_dir, f"{prefix}_examples4png_reconstruction.npy"))
@@ -110,15 +116,15 @@ def test_official_outputs_are_reproduced(frlie_dir, name):
 
 @pytest.mark.parametrize("name", list(CHECKPOINTS))
 def test_tolerance_catches_a_small_decoder_change(frlie_dir, name):
-    """Adding 3e-5 to the bias before the output tanh moves the image by ~1.5e-5: rejected by the 1e-5 bound."""
+    """Adding 1e-4 to the bias before the output tanh moves the image by ~5e-5: rejected by the image bound."""
     model = _load(frlie_dir, name)
     x = _ref(frlie_dir, "input_rand_1x3x64x96.npy")
     expected = _ref(frlie_dir, f"{CHECKPOINTS[name][0]}_rand_reconstruction.npy")
     last_bias = [p for n, p in model.decoder.named_parameters() if n.endswith("bias")][-1]
     with torch.no_grad():
-        last_bias.add_(3e-5)
+        last_bias.add_(1e-4)
         max_err, _ = _max_mean_error(model.reconstruct(x), expected)
-    assert MAX_ABS < max_err < 2e-5, max_err
+    assert MAX_ABS < max_err < 1e-4, max_err
 
 
 def test_from_official_detects_the_decoder_and_rejects_the_other(frlie_dir):

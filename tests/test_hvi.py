@@ -9,19 +9,16 @@ import pytest
 import torch
 
 from llie_core.models.hvi import HVITransform, hsv_to_rgb, rgb_to_hue_saturation
+from tests.helpers import rand, skip_or_fail
 
 GOLDEN_TOL = 1e-5
-
-
-def _rand(*shape: int, seed: int = 0, dtype=torch.float32) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
 
 
 @pytest.fixture(scope="module")
 def goldens(shared_root: Path) -> dict[str, torch.Tensor]:
     folder = shared_root / "reference" / "hvi"
     if not (folder / "density_k.npy").is_file():
-        pytest.skip(f"HVI goldens not found in {folder} (shared/reference/hvi from mlx-cidnet-swift)")
+        skip_or_fail(f"HVI goldens not found in {folder} (shared/reference/hvi from mlx-cidnet-swift)")
     return {p.stem: torch.from_numpy(np.load(p)) for p in folder.glob("*.npy")}
 
 
@@ -60,14 +57,14 @@ def test_inverse_and_round_trip_match_official_goldens(goldens, official_k):
 @pytest.mark.parametrize("k", [0.2, 1.0, 3.0])
 def test_round_trip_on_random_images(k):
     """inverse(forward(x)) = x up to the eps inside the saturation's square root (s >= 1e-4)."""
-    x = _rand(2, 3, 17, 23, seed=1)
+    x = rand(2, 3, 17, 23, seed=1)
     t = HVITransform(density_k=k)
     with torch.no_grad():
         torch.testing.assert_close(t.inverse(t(x)), x, atol=2e-4, rtol=0)
 
 
 def test_forward_ranges_and_channel_meaning():
-    x = _rand(2, 3, 16, 16, seed=2)
+    x = rand(2, 3, 16, 16, seed=2)
     with torch.no_grad():
         hvi = HVITransform()(x)
     torch.testing.assert_close(hvi[:, 2], x.amax(dim=1))                    # I = max(R, G, B)
@@ -77,7 +74,7 @@ def test_forward_ranges_and_channel_meaning():
 def test_hue_and_saturation_agree_with_kornia_hsv():
     import kornia
 
-    x = _rand(1, 3, 9, 11, seed=3)
+    x = rand(1, 3, 9, 11, seed=3)
     hue, sat, val = rgb_to_hue_saturation(x)
     ref = kornia.color.rgb_to_hsv(x)
     torch.testing.assert_close(hue[:, 0], ref[:, 0] / (2 * math.pi), atol=1e-5, rtol=0)
@@ -121,7 +118,7 @@ def test_hue_wrapping_to_one_gives_hue_zero_not_black():
 
 # ---- gradients ----------------------------------------------------------------------------------------------
 def test_forward_gradcheck_and_gradient_reaches_k():
-    x = (0.1 + 0.8 * _rand(1, 3, 3, 4, seed=4, dtype=torch.float64)).requires_grad_(True)
+    x = (0.1 + 0.8 * rand(1, 3, 3, 4, seed=4, dtype=torch.float64)).requires_grad_(True)
     t = HVITransform(density_k=0.5).double()
     assert torch.autograd.gradcheck(t, (x,), eps=1e-6, atol=1e-5)
     t(x).sum().backward()
@@ -131,7 +128,7 @@ def test_forward_gradcheck_and_gradient_reaches_k():
 def test_inverse_gradcheck_and_k_gradient_switch():
     t = HVITransform(density_k=0.5).double()
     with torch.no_grad():
-        hvi = t((0.1 + 0.8 * _rand(1, 3, 3, 4, seed=5, dtype=torch.float64)))
+        hvi = t((0.1 + 0.8 * rand(1, 3, 3, 4, seed=5, dtype=torch.float64)))
     hvi.requires_grad_(True)
     assert torch.autograd.gradcheck(lambda z: t.inverse(z), (hvi,), eps=1e-7, atol=1e-4)
     t.inverse(hvi).sum().backward()
@@ -151,7 +148,7 @@ def test_gradients_finite_on_black_white_and_grey():
 # ---- test-time options are arguments, not state --------------------------------------------------------------
 def test_saturation_gate_and_rgb_scale_are_explicit_and_off_by_default():
     t = HVITransform()
-    x = _rand(1, 3, 8, 8, seed=6)
+    x = rand(1, 3, 8, 8, seed=6)
     with torch.no_grad():
         hvi = t(x)
         plain = t.inverse(hvi)

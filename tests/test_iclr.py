@@ -9,14 +9,6 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from test_cidnet import (  # tests/ is on sys.path under pytest
-    assert_numbers,
-    check_losses_build,
-    check_profiles,
-    load_config,
-    numbers_in,
-    shared_text,
-)
 
 from llie_core.losses.covariance_correction import CovarianceCorrectionLoss, hv_covariance, hv_second_moment
 from llie_core.models.cidnet import CIDNet, official_keys, official_test_options, state_dict_from_listing
@@ -25,14 +17,11 @@ from llie_core.models.iclr import ICLR
 from llie_core.models.iclr_blocks import CDEM, MAFM, MFEM, PixelAttention
 from llie_core.models.registry import MODELS
 from llie_core.profiles import deep_merge
+from tests.helpers import (TINY_CIDNET, assert_numbers, check_losses_build, check_profiles, load_config, numbers_in,
+                           rand, shared_text)
 
 LISTING = "specs/state_dict_keys/iclr_ICLR_state_dict.txt"
-TINY = {"channels": (8, 8, 16, 32)}
 RELEASED = {"cdem_residual": "released", "fusion_weighting": "released"}
-
-
-def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def _count(module: torch.nn.Module) -> int:
@@ -65,7 +54,7 @@ def test_keys_and_shapes_equal_the_official_listing_and_load_strictly(shared_roo
 
 
 def test_registered_and_validated():
-    assert isinstance(MODELS.build({"type": "ICLR", **TINY}), ICLR)
+    assert isinstance(MODELS.build({"type": "ICLR", **TINY_CIDNET}), ICLR)
     with pytest.raises(ValueError, match="fusion_stages"):
         ICLR(fusion_stages=["middle"])
     with pytest.raises(ValueError, match="cross_attention"):
@@ -116,20 +105,20 @@ def official_forward_hvi(m: ICLR, hvi: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("options", [RELEASED, {}])
 def test_enhance_hvi_equals_the_released_forward(options):
     torch.manual_seed(0)
-    model = ICLR(**TINY, **options).eval()
+    model = ICLR(**TINY_CIDNET, **options).eval()
     _randomise_scalars(model)
     with torch.no_grad():
-        hvi = model.trans(_rand(1, 3, 32, 48, seed=1))
+        hvi = model.trans(rand(1, 3, 32, 48, seed=1))
         torch.testing.assert_close(model.enhance_hvi(hvi), official_forward_hvi(model, hvi))
 
 
 def test_one_mafm_per_scale_shared_by_every_fusion_at_that_scale():
-    model = ICLR(**TINY).eval()
+    model = ICLR(**TINY_CIDNET).eval()
     calls = {n: 0 for n in ("fusion1", "fusion2", "fusion3", "fusion4")}
     hooks = [getattr(model, n).register_forward_hook(lambda *_, n=n: calls.__setitem__(n, calls[n] + 1))
              for n in calls]
     with torch.no_grad():
-        model(_rand(1, 3, 32, 32, seed=2))
+        model(rand(1, 3, 32, 32, seed=2))
     for hook in hooks:
         hook.remove()
     assert calls == {"fusion1": 2, "fusion2": 4, "fusion3": 4, "fusion4": 3}   # 13 fusions, 4 modules
@@ -138,8 +127,8 @@ def test_one_mafm_per_scale_shared_by_every_fusion_at_that_scale():
 
 def test_gradients_reach_every_parameter_including_the_fifth_i_block():
     """Unlike CIDNet, CDEM_I5's output reaches the loss (through fusion3)."""
-    model = ICLR(**TINY)
-    low, high = _rand(1, 3, 32, 32, seed=3), _rand(1, 3, 32, 32, seed=4)
+    model = ICLR(**TINY_CIDNET)
+    low, high = rand(1, 3, 32, 32, seed=3), rand(1, 3, 32, 32, seed=4)
     out = model.train_outputs(low, high)
     (out["output"] - high).abs().mean().backward()
     assert [n for n, p in model.named_parameters() if p.grad is None] == []
@@ -152,7 +141,7 @@ def test_cdem_paper_and_released_outputs():
     released.load_state_dict(paper.state_dict())
     _randomise_scalars(paper)
     released.load_state_dict(paper.state_dict())
-    x, y = _rand(2, 8, 6, 6, seed=5), _rand(2, 8, 6, 6, seed=6)
+    x, y = rand(2, 8, 6, 6, seed=5), rand(2, 8, 6, 6, seed=6)
     with torch.no_grad():
         z = paper.linear(paper.attend(x, y))
         t1 = paper.beta * z + paper.alpha * y
@@ -164,7 +153,7 @@ def test_cdem_paper_and_released_outputs():
 
 def test_cross_attention_is_channel_attention_with_normalised_queries_and_keys():
     block = CrossAttention(8, 2)
-    x, y = _rand(1, 8, 5, 7, seed=7), _rand(1, 8, 5, 7, seed=8)
+    x, y = rand(1, 8, 5, 7, seed=7), rand(1, 8, 5, 7, seed=8)
     with torch.no_grad():
         q = block.q_dwconv(block.q(x)).reshape(1, 2, 4, 35)
         k, v = (t.reshape(1, 2, 4, 35) for t in block.kv_dwconv(block.kv(y)).chunk(2, dim=1))
@@ -176,7 +165,7 @@ def test_cross_attention_is_channel_attention_with_normalised_queries_and_keys()
 def test_pixel_attention_equals_the_released_interleaved_grouped_convolution():
     pa = PixelAttention(6)
     torch.nn.init.normal_(pa.pa2.bias)
-    x, g = _rand(2, 6, 9, 11, seed=9), _rand(2, 6, 9, 11, seed=10)
+    x, g = rand(2, 6, 9, 11, seed=9), rand(2, 6, 9, 11, seed=10)
     interleaved = torch.stack([x, g], dim=2).flatten(1, 2)   # x_0, g_0, x_1, g_1, ...
     with torch.no_grad():
         torch.testing.assert_close(pa(x, g), torch.sigmoid(pa.pa2(interleaved)), atol=1e-6, rtol=1e-5)
@@ -186,9 +175,9 @@ def test_guided_pair_equals_two_released_pixel_attention_calls_values_and_gradie
     """MAFM's shortcut: PA(F0, F0 + CA) and PA(F0, F0 + SA) from one depthwise convolution, by linearity."""
     pa = PixelAttention(6)
     torch.nn.init.normal_(pa.pa2.bias)
-    x = _rand(2, 6, 9, 11, seed=20).requires_grad_(True)
-    shift_c = _rand(2, 6, 1, 1, seed=21).requires_grad_(True)
-    shift_p = _rand(2, 1, 9, 11, seed=22).requires_grad_(True)
+    x = rand(2, 6, 9, 11, seed=20).requires_grad_(True)
+    shift_c = rand(2, 6, 1, 1, seed=21).requires_grad_(True)
+    shift_p = rand(2, 1, 9, 11, seed=22).requires_grad_(True)
     leaves = [x, shift_c, shift_p, pa.pa2.weight, pa.pa2.bias]
     released = pa(x, x + shift_c), pa(x, x + shift_p)
     fused = pa.guided_pair(x, shift_c, shift_p)
@@ -202,10 +191,10 @@ def test_guided_pair_equals_two_released_pixel_attention_calls_values_and_gradie
 
 def test_channels_last_layout_changes_no_output():
     torch.manual_seed(0)
-    fast = ICLR(**TINY).eval()
-    plain = ICLR(**TINY, channels_last=False).eval()
+    fast = ICLR(**TINY_CIDNET).eval()
+    plain = ICLR(**TINY_CIDNET, channels_last=False).eval()
     plain.load_state_dict(fast.state_dict())
-    low = _rand(1, 3, 32, 40, seed=23)
+    low = rand(1, 3, 32, 40, seed=23)
     with torch.no_grad():
         torch.testing.assert_close(fast(low), plain(low), atol=1e-5, rtol=0)
 
@@ -215,7 +204,7 @@ def test_mafm_paper_weighting_is_the_released_one_with_the_inputs_swapped():
     paper, released = MAFM(8, weighting="paper"), MAFM(8, weighting="released")
     _randomise_scalars(paper)
     released.load_state_dict(paper.state_dict())
-    x, y = _rand(1, 8, 10, 10, seed=11), 3 * _rand(1, 8, 10, 10, seed=12)
+    x, y = rand(1, 8, 10, 10, seed=11), 3 * rand(1, 8, 10, 10, seed=12)
     with torch.no_grad():
         torch.testing.assert_close(paper(x, y), released(y, x))
         assert (paper(x, y) - released(x, y)).abs().max() > 1e-3
@@ -248,27 +237,27 @@ def test_mfem_branch_receptive_fields():
 
 # ---- ablation switches -------------------------------------------------------------------------------------
 def test_without_mafm_no_fusion_module_exists_and_fusion_is_identity():
-    full, without = ICLR(**TINY), ICLR(**TINY, fusion_stages=[])
+    full, without = ICLR(**TINY_CIDNET), ICLR(**TINY_CIDNET, fusion_stages=[])
     assert not any(n.startswith("fusion") for n, _ in without.named_children())
     assert _count(full) - _count(without) == sum(_count(getattr(full, f"fusion{k}")) for k in range(1, 5))
-    hv, i = _rand(1, 8, 4, 4, seed=13), _rand(1, 8, 4, 4, seed=14)
+    hv, i = rand(1, 8, 4, 4, seed=13), rand(1, 8, 4, 4, seed=14)
     assert without.fuse(hv, i, 1, "pre") is hv
 
 
 @pytest.mark.parametrize("stages, expected", [(["pre"], {"fusion1": 2, "fusion2": 2, "fusion3": 2, "fusion4": 1}),
                                               (["post"], {"fusion2": 2, "fusion3": 2, "fusion4": 2})])
 def test_first_and_second_mafm_of_the_diem_can_be_removed(stages, expected):
-    model = ICLR(**TINY, fusion_stages=stages).eval()
+    model = ICLR(**TINY_CIDNET, fusion_stages=stages).eval()
     calls: dict[str, int] = {}
     for n in ("fusion1", "fusion2", "fusion3", "fusion4"):
         getattr(model, n).register_forward_hook(lambda *_, n=n: calls.__setitem__(n, calls.get(n, 0) + 1))
     with torch.no_grad():
-        model(_rand(1, 3, 32, 32, seed=15))
+        model(rand(1, 3, 32, 32, seed=15))
     assert calls == expected
 
 
 def test_plain_cross_attention_variant_drops_the_dynamic_weighting():
-    model = ICLR(**TINY, cross_attention="plain")
+    model = ICLR(**TINY_CIDNET, cross_attention="plain")
     assert type(model.CDEM_HV3.ffn) is CrossAttention and isinstance(model.CDEM_HV3.gdfn, MFEM)
     assert not any(n.endswith((".linear.weight", ".alpha", ".delta")) for n, _ in model.named_parameters()
                    if n.startswith("CDEM_"))
@@ -276,8 +265,8 @@ def test_plain_cross_attention_variant_drops_the_dynamic_weighting():
 
 # ---- test-time options: explicit arguments, off by default -----------------------------------------------
 def test_test_time_options_are_arguments_not_state():
-    model = ICLR(**TINY).eval()
-    low = _rand(1, 3, 32, 40, seed=16)
+    model = ICLR(**TINY_CIDNET).eval()
+    low = rand(1, 3, 32, 40, seed=16)
     with torch.no_grad():
         hvi = model.enhance_hvi(model.trans(low))
         plain = model(low)
@@ -301,9 +290,9 @@ def test_iclr_is_cidnet_plus_diem_at_the_same_skeleton():
 
 # ---- Covariance Correction Loss ----------------------------------------------------------------------------
 def _hvi_pair(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    pred = _rand(2, 3, 8, 8, seed=seed) * torch.tensor([2.0, 2.0, 1.0]).view(1, 3, 1, 1) - torch.tensor(
+    pred = rand(2, 3, 8, 8, seed=seed) * torch.tensor([2.0, 2.0, 1.0]).view(1, 3, 1, 1) - torch.tensor(
         [1.0, 1.0, 0.0]).view(1, 3, 1, 1)
-    target = (pred + 0.2 * (_rand(2, 3, 8, 8, seed=seed + 1) - 0.5)).clamp(-1, 1)
+    target = (pred + 0.2 * (rand(2, 3, 8, 8, seed=seed + 1) - 0.5)).clamp(-1, 1)
     return pred, target
 
 

@@ -13,13 +13,9 @@ import torch
 from llie_core.analysis import iclr as an
 from llie_core.models.cidnet import CIDNet
 from llie_core.models.hvi import HVITransform
+from tests.helpers import TINY_CIDNET, rand
 
 matplotlib.use("Agg")
-TINY = {"channels": (8, 8, 16, 32)}
-
-
-def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 # ---- test-time options ---------------------------------------------------------------------------------------
@@ -33,9 +29,9 @@ def test_option_labels_are_extra_tags():
 
 def test_shared_pass_equals_the_model_with_each_option_and_runs_the_network_once():
     torch.manual_seed(0)
-    model = CIDNet(**TINY).eval()
+    model = CIDNet(**TINY_CIDNET).eval()
     shared = an.SharedHVIPass(model)
-    low = _rand(1, 3, 21, 30, seed=1)                      # not a multiple of 8: padded and cropped back
+    low = rand(1, 3, 21, 30, seed=1)                      # not a multiple of 8: padded and cropped back
     outputs = {}
     for name, options in {"plain": {}, "gate": {"saturation_gate": 1.3}, "scale": {"rgb_scale": 0.84}}.items():
         outputs[name] = shared.enhancer(name, **options)(low)
@@ -43,7 +39,7 @@ def test_shared_pass_equals_the_model_with_each_option_and_runs_the_network_once
             torch.testing.assert_close(outputs[name], model(low, **options).clamp(0, 1), atol=0, rtol=0)
     assert shared.passes == 1
     assert (outputs["gate"] - outputs["plain"]).abs().max() > 1e-4
-    shared.enhancer("plain")(_rand(1, 3, 21, 30, seed=2))
+    shared.enhancer("plain")(rand(1, 3, 21, 30, seed=2))
     assert shared.passes == 2
     shared.clear()
     shared.enhancer("plain")(low)
@@ -51,9 +47,9 @@ def test_shared_pass_equals_the_model_with_each_option_and_runs_the_network_once
 
 
 def test_shared_pass_cache_is_bounded_and_options_are_checked():
-    shared = an.SharedHVIPass(CIDNet(**TINY), max_items=2)
+    shared = an.SharedHVIPass(CIDNet(**TINY_CIDNET), max_items=2)
     for seed in range(4):
-        shared.enhancer("x")(_rand(1, 3, 16, 16, seed=seed))
+        shared.enhancer("x")(rand(1, 3, 16, 16, seed=seed))
     assert len(shared.cache) == 2
     with pytest.raises(TypeError, match="saturation_gate"):
         shared.enhancer("x", gamma=0.8)
@@ -66,7 +62,7 @@ def test_evaluate_with_test_options_scores_plain_and_option_rows(shared_root, tm
 
     profile = load_profile("smoke")
     torch.manual_seed(0)
-    run = SimpleNamespace(model=CIDNet(**TINY).eval(), label="cidnet", config={"model": {"pad_multiple": 8}},
+    run = SimpleNamespace(model=CIDNet(**TINY_CIDNET).eval(), label="cidnet", config={"model": {"pad_multiple": 8}},
                           scores_dir=tmp_path)
     rows = an.evaluate_with_test_options(run, profile, ["lol_v1", "lol_v2_real"], [],
                                          {"lol_v1": {"saturation_gate": 1.3}, "lol_v2_real": {"rgb_scale": 0.84}},
@@ -81,8 +77,8 @@ def test_evaluate_with_test_options_scores_plain_and_option_rows(shared_root, tm
 
 # ---- HV statistics -------------------------------------------------------------------------------------------
 def test_hv_correlation_signs():
-    h = _rand(2, 1, 6, 6, seed=3) - 0.5
-    noise = _rand(2, 1, 6, 6, seed=4) - 0.5
+    h = rand(2, 1, 6, 6, seed=3) - 0.5
+    noise = rand(2, 1, 6, 6, seed=4) - 0.5
     ones = torch.ones_like(h)
     torch.testing.assert_close(an.hv_correlation(torch.cat([h, h, ones], 1)), torch.ones(2))
     torch.testing.assert_close(an.hv_correlation(torch.cat([h, -2 * h, ones], 1)), -torch.ones(2))

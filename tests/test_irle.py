@@ -21,11 +21,10 @@ from llie_core.models.irle_pseudo_gt import gaussian_blur, gray_world, pseudo_gr
 from llie_core.models.registry import MODELS
 from llie_core.profiles import deep_merge, load_profile
 from llie_core.recipes import StageTask
+from tests.helpers import TINY_IRLE
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "llie_core" / "configs" / "irle"
 VARIANTS = {"wo_pseudo_gt", "wo_iap", "wo_sisc", "sisc_to_spatial", "wo_gafm", "no_denoiser"}
-TINY = dict(illumination=dict(channels=8, num_layers=2), structure=dict(channels=8, num_blocks=1),
-            denoiser=dict(channels=8, num_blocks=2, prior_hidden=8))
 
 
 def _texture(b: int = 1, h: int = 32, w: int = 32, seed: int = 0, level: float = 0.08) -> torch.Tensor:
@@ -40,7 +39,7 @@ def _texture(b: int = 1, h: int = 32, w: int = 32, seed: int = 0, level: float =
 
 def _tiny(**overrides) -> IRLE:
     torch.manual_seed(0)
-    return IRLE(**deep_merge(TINY, overrides))
+    return IRLE(**deep_merge(TINY_IRLE, overrides))
 
 
 def _randomise_gafm(denoiser: BlindSpotDenoiser) -> None:
@@ -314,7 +313,7 @@ def test_illumination_net_grey_option_and_optional_branches():
     no_structure = _tiny(structure=None)
     out = no_structure.stage1_outputs(low)
     torch.testing.assert_close(out["output"], out["enhanced_noisy"])
-    built = MODELS.build({"type": "IRLE", **TINY})
+    built = MODELS.build({"type": "IRLE", **TINY_IRLE})
     assert isinstance(built, IRLE) and built.denoiser.gafm is not None and built.train_pd_factor == 2
 
 
@@ -381,7 +380,7 @@ def test_losses_never_read_the_reference(stage, variant):
 def test_engine_training_is_identical_whatever_the_reference(tmp_path):
     logs = []
     for seed in (1, 2):
-        cfg = {"model": {"type": "IRLE", **TINY}, "losses": _loss_configs(),
+        cfg = {"model": {"type": "IRLE", **TINY_IRLE}, "losses": _loss_configs(),
                "task": {"type": "SelfSupervisedTask"}, "optim": {"type": "Adam", "lr": 1e-3},
                "train": {"iterations": 3, "batch_size": 2, "log_every": 1, "seed": 0}}
         result = train(cfg, _Pairs(high_seed=seed), None, tmp_path / f"run{seed}",
@@ -509,7 +508,7 @@ SIZE_KEYS = {("illumination", "channels"), ("illumination", "num_layers"), ("str
 
 
 def _strip_budgets(cfg: dict) -> dict:
-    out = copy.deepcopy({k: v for k, v in cfg.items() if k != "profile"})
+    out = copy.deepcopy({k: v for k, v in cfg.items() if k not in ("profile", "params")})
     for part, key in SIZE_KEYS:
         out["model"][part].pop(key)
     for stage in out["stages"].values():

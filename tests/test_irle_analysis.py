@@ -13,9 +13,7 @@ import torch  # noqa: E402
 from llie_core.analysis import irle as analysis  # noqa: E402
 from llie_core.models.irle import IRLE  # noqa: E402
 from llie_core.models.irle_pseudo_gt import gaussian_blur  # noqa: E402
-
-TINY = dict(illumination=dict(channels=8, num_layers=2), structure=dict(channels=8, num_blocks=1),
-            denoiser=dict(channels=8, num_blocks=2, prior_hidden=8))
+from tests.helpers import TINY_IRLE  # noqa: E402
 
 
 def _scene(h: int = 48, w: int = 96, seed: int = 0) -> torch.Tensor:
@@ -28,7 +26,7 @@ def _scene(h: int = 48, w: int = 96, seed: int = 0) -> torch.Tensor:
 
 def _tiny_model() -> IRLE:
     torch.manual_seed(0)
-    return IRLE(**TINY).eval()
+    return IRLE(**TINY_IRLE).eval()
 
 
 def test_internal_references_are_the_models_intermediates():
@@ -58,7 +56,7 @@ def test_gafm_modulation_follows_the_gain_prior():
     ramp = torch.linspace(0, 3, 12).view(1, 1, 1, 12).expand(1, 3, 8, 12)
     varying = analysis.gafm_modulation(model.denoiser, ramp)
     assert (varying[..., 0] - varying[..., -1]).abs().min() > 1e-4           # it changes with the gain
-    plain = IRLE(**{**TINY, "denoiser": {**TINY["denoiser"], "gafm": False}})
+    plain = IRLE(**{**TINY_IRLE, "denoiser": {**TINY_IRLE["denoiser"], "gafm": False}})
     assert analysis.gafm_modulation(plain.denoiser, ramp).abs().max() == 0
     assert analysis.gafm_modulation(None, ramp).shape == (1, 1, 8, 12)
 

@@ -10,7 +10,6 @@ import pytest
 import torch
 import yaml
 from scipy import ndimage
-from test_cidnet import assert_numbers, numbers_in, shared_text  # tests/ is on sys.path under pytest
 from torch import nn
 
 from llie_core.complexity import count_parameters
@@ -23,22 +22,16 @@ from llie_core.models.jcrnet_ias import IAS, BackProjection, OffsetBlock
 from llie_core.models.jcrnet_jrs import JRS, SFTLayer
 from llie_core.models.registry import MODELS
 from llie_core.profiles import deep_merge
+from tests.helpers import TINY_JCRNET, assert_numbers, numbers_in, rand, shared_text
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "llie_core" / "configs" / "jcrnet"
-# The smoke widths: every structural test runs on these (fast), the full widths only for parameter counts.
-TINY = dict(n_feat=8, unet_step=4, prior_width=8, edge_widths=(4, 8), cond_hidden=8, cond_width=4, sft_width=8,
-            correction_width=8, bp_width=8)
-WIDTH_KEYS = set(TINY)
+WIDTH_KEYS = set(TINY_JCRNET)
 SWITCHES = ("fes", "jrs", "ias", "encoder_decoder", "cab", "ssb", "per_channel", "modulation")
-
-
-def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def _tiny(**kwargs) -> JCRNet:
     torch.manual_seed(0)
-    return JCRNet(**{**TINY, **kwargs})
+    return JCRNet(**{**TINY_JCRNET, **kwargs})
 
 
 def _names(model: nn.Module) -> list[str]:
@@ -63,23 +56,23 @@ def test_parameter_count_next_to_table_vii():
 
 
 def test_registered_and_validated():
-    assert isinstance(MODELS.build({"type": "JCRNet", **TINY}), JCRNet)
+    assert isinstance(MODELS.build({"type": "JCRNet", **TINY_JCRNET}), JCRNet)
     with pytest.raises(ValueError, match="at least one"):
         JCRNet(fes=False, jrs=False, ias=False)
     with pytest.raises(ValueError, match="pad_multiple"):
-        JCRNet(**{**TINY, "unet_depth": 3, "pad_multiple": 2})
+        JCRNet(**{**TINY_JCRNET, "unet_depth": 3, "pad_multiple": 2})
     with pytest.raises(ValueError, match="SFT mode"):
-        JCRNet(**TINY, sft_mode="film")
+        JCRNet(**TINY_JCRNET, sft_mode="film")
     with pytest.raises(ValueError, match="JRS output"):
-        JCRNet(**TINY, jrs_output="multiply")
+        JCRNet(**TINY_JCRNET, jrs_output="multiply")
     with pytest.raises(ValueError, match="RGB"):
-        _tiny()(_rand(1, 1, 8, 8))
+        _tiny()(rand(1, 1, 8, 8))
 
 
 @pytest.mark.parametrize("size", [(17, 23), (16, 16)])
 def test_any_size_is_padded_and_cropped_back(size):
     model = _tiny().eval()
-    low = _rand(2, 3, *size, seed=1)
+    low = rand(2, 3, *size, seed=1)
     with torch.no_grad():
         out = model.stage_outputs(low)
         assert set(out) == {"output", "stage1", "stage2", "illumination", "ias_residual"}
@@ -93,7 +86,7 @@ def test_any_size_is_padded_and_cropped_back(size):
 def test_deeper_unet_needs_and_uses_a_larger_multiple():
     model = _tiny(unet_depth=3, pad_multiple=4).eval()
     with torch.no_grad():
-        assert model(_rand(1, 3, 13, 10)).shape == (1, 3, 13, 10)
+        assert model(rand(1, 3, 13, 10)).shape == (1, 3, 13, 10)
 
 
 @pytest.mark.parametrize("off", [None, *SWITCHES])
@@ -101,7 +94,7 @@ def test_gradients_reach_every_parameter_of_every_variant(off):
     """Each enabled component is used: after one loss on the outputs, every parameter has a nonzero gradient
     (PReLU slopes exempt: theirs is zero whenever no input happens to be negative)."""
     model = _tiny(n_feat=16, **({off: False} if off else {})).train()   # 16: CA hidden width 4, not 2
-    out = model.stage_outputs(_rand(2, 3, 12, 14, seed=2))
+    out = model.stage_outputs(rand(2, 3, 12, 14, seed=2))
     loss = sum(v.square().mean() for k, v in out.items() if k in ("output", "stage1"))
     loss.backward()
     slopes = {id(m.weight) for m in model.modules() if isinstance(m, nn.PReLU)}
@@ -136,14 +129,14 @@ def test_switches_remove_exactly_their_parameters():
 
 
 def test_stage_wiring_of_the_ablations():
-    low = _rand(1, 3, 8, 8, seed=3)
+    low = rand(1, 3, 8, 8, seed=3)
     with torch.no_grad():
         no_ias = _tiny(ias=False).eval().stage_outputs(low)
         assert no_ias["output"] is not None and set(no_ias) == {"output", "stage1", "stage2", "illumination"}
         torch.testing.assert_close(no_ias["output"], no_ias["stage2"])
         no_fes = _tiny(fes=False).eval()
         assert "stage1" not in no_fes.stage_outputs(low)
-        assert no_fes.ias.aggregate.integrate[0].in_channels == TINY["n_feat"]   # no SSB features to concatenate
+        assert no_fes.ias.aggregate.integrate[0].in_channels == TINY_JCRNET["n_feat"]   # no SSB features to concatenate
         base = _tiny(jrs=False, ias=False).eval().stage_outputs(low)
         assert set(base) == {"output", "stage1"}
 
@@ -154,7 +147,7 @@ def test_eq1_fidelity_step():
     step = FidelityStep(width=4, step=0.4412)
     for block in (step.res_1, step.res_2):
         _zero_(block.body[2])
-    x, y = _rand(1, 3, 5, 5, seed=4), _rand(1, 3, 5, 5, seed=5)
+    x, y = rand(1, 3, 5, 5, seed=4), rand(1, 3, 5, 5, seed=5)
     torch.testing.assert_close(step(x, y), x - 0.4412 * (x - y))
     torch.testing.assert_close(step(x), x)                      # FES: y = x
     assert "step" not in dict(step.named_parameters())
@@ -164,7 +157,7 @@ def test_eq1_fidelity_step():
 def test_eqs2_4_channel_attention():
     """Weights depend on channel means only (squeeze, Eq. 2): a pixel shuffle commutes; zero excitation = 0.5."""
     ca = ChannelAttention(8, reduction=4)
-    u = _rand(2, 8, 6, 6, seed=6)
+    u = rand(2, 8, 6, 6, seed=6)
     perm = torch.randperm(36, generator=torch.Generator().manual_seed(0))
     shuffle = lambda t: t.flatten(2)[..., perm].view_as(t)  # noqa: E731
     torch.testing.assert_close(ca(shuffle(u)), shuffle(ca(u)))
@@ -174,7 +167,7 @@ def test_eqs2_4_channel_attention():
 
 def test_ssb_gate_and_image():
     ssb = SSB(n_feat=4, gate=True)
-    f, x_img = _rand(1, 4, 5, 5, seed=7), _rand(1, 3, 5, 5, seed=8)
+    f, x_img = rand(1, 4, 5, 5, seed=7), rand(1, 3, 5, 5, seed=8)
     _zero_(ssb.conv3)                                           # sigmoid(0) = 0.5
     feats, image = ssb(f, x_img)
     torch.testing.assert_close(image, ssb.conv2(f) + x_img)
@@ -189,7 +182,7 @@ def test_eq5_affine_sft():
     sft = SFTLayer(width=3, cond_width=2)
     _zero_(sft.scale[2], torch.tensor([2.0, -1.0, 0.5]))
     _zero_(sft.shift[2], torch.tensor([0.1, 0.2, 0.3]))
-    s1, cond = _rand(1, 3, 4, 4, seed=9), _rand(1, 2, 4, 4, seed=10)
+    s1, cond = rand(1, 3, 4, 4, seed=9), rand(1, 2, 4, 4, seed=10)
     expected = s1 * torch.tensor([2.0, -1.0, 0.5]).view(1, 3, 1, 1) + torch.tensor([0.1, 0.2, 0.3]).view(1, 3, 1, 1)
     torch.testing.assert_close(sft(s1, cond), expected)
     assert SFTLayer(3, 2, mode="concat").fuse is not None
@@ -200,7 +193,7 @@ def test_eq6_retinex_division_by_a_per_channel_illumination():
     jrs = JRS(edge_widths=(4, 4), cond_hidden=4, cond_width=2, width=4, correction_width=4, eps=0.0).eval()
     target = torch.tensor([0.25, 0.5, 0.8])
     _zero_(jrs.correction[-2], torch.log(target / (1 - target)))
-    x_a = _rand(2, 3, 6, 7, seed=11)
+    x_a = rand(2, 3, 6, 7, seed=11)
     x_j, illumination = jrs(x_a)
     torch.testing.assert_close(illumination, target.view(1, 3, 1, 1).expand_as(x_a))
     torch.testing.assert_close(x_j, x_a / target.view(1, 3, 1, 1))
@@ -210,9 +203,9 @@ def test_eq6_retinex_division_by_a_per_channel_illumination():
 
 def test_jrs_branches_see_one_colour_channel_each():
     jrs = JRS(edge_widths=(4, 4), cond_hidden=4, cond_width=2, width=4, correction_width=4).eval()
-    x = _rand(1, 3, 6, 6, seed=12)
+    x = rand(1, 3, 6, 6, seed=12)
     y = x.clone()
-    y[:, 1] = _rand(1, 6, 6, seed=13)                            # change G only
+    y[:, 1] = rand(1, 6, 6, seed=13)                            # change G only
     with torch.no_grad():
         for c, branch in enumerate(jrs.branches):
             same = torch.equal(branch(x[:, c:c + 1]), branch(y[:, c:c + 1]))
@@ -246,7 +239,7 @@ def test_eq7_back_projection():
     """R_F = L2(lambda x_F - D(L1(x_F))) with L1 = 2x, D = x/2, L2 = 3x, lambda = 1.5: R_F = 3 * 0.5 x_F."""
     bp = BackProjection(width=4, lam=1.5)
     bp.lighten1, bp.darken, bp.lighten2 = _Scale(2.0), _Scale(0.5), _Scale(3.0)
-    x_f = _rand(1, 4, 3, 3, seed=14)
+    x_f = rand(1, 4, 3, 3, seed=14)
     torch.testing.assert_close(bp(x_f), 1.5 * x_f)
     assert "lam" in dict(BackProjection(4).named_parameters())
     assert "lam" not in dict(BackProjection(4, learn_lambda=False).named_parameters())
@@ -254,7 +247,7 @@ def test_eq7_back_projection():
 
 def test_ias_adds_the_residual_to_the_prediction():
     ias = IAS(n_feat=4, feature_channels=4, prior_width=4, width=4).eval()
-    x, prev, feats = _rand(1, 3, 6, 6, seed=15), _rand(1, 3, 6, 6, seed=16), _rand(1, 4, 6, 6, seed=17)
+    x, prev, feats = rand(1, 3, 6, 6, seed=15), rand(1, 3, 6, 6, seed=16), rand(1, 4, 6, 6, seed=17)
     out, residual = ias(x, prev, feats)
     x_f = ias.aggregate(ias.shallow(ias.fidelity(prev, x)), feats)
     torch.testing.assert_close(residual, ias.residual_tail(ias.back_projection(x_f)))
@@ -295,8 +288,8 @@ def test_edge_loss_laplace_golden():
 
 def test_edge_loss_pyramid_matches_an_independent_numpy_laplacian():
     """Default operator: x - G(up4(down2(G(x)))) with G the 5x5 [.05 .25 .4 .25 .05] blur, replicate borders."""
-    x = _rand(1, 2, 7, 6, seed=18).double()
-    y = _rand(1, 2, 7, 6, seed=19).double()
+    x = rand(1, 2, 7, 6, seed=18).double()
+    y = rand(1, 2, 7, 6, seed=19).double()
     k = np.array([0.05, 0.25, 0.4, 0.25, 0.05])
 
     def lap(a: np.ndarray) -> np.ndarray:
@@ -368,7 +361,7 @@ def test_paper_text_states_the_recipe(shared_root):
 
 def _strip(cfg: dict) -> dict:
     """The config without what a CPU profile may change: widths, train/eval budgets and the learning rate."""
-    out = {k: v for k, v in cfg.items() if k not in ("profile", "variants")}
+    out = {k: v for k, v in cfg.items() if k not in ("profile", "params", "variants")}
     out["model"] = {k: v for k, v in cfg["model"].items() if k not in WIDTH_KEYS}
     out["stages"] = {name: {k: v for k, v in stage.items() if k not in ("train", "eval")}
                      for name, stage in cfg["stages"].items()}
@@ -425,8 +418,8 @@ def test_every_variant_supervises_each_of_its_images_once(variant):
     if variant:
         cfg = deep_merge(cfg, {k: v for k, v in cfg["variants"][variant].items() if k != "description"})
     model = MODELS.build(dict(cfg["model"]))
-    high = _rand(1, 3, 10, 10, seed=20)
-    outputs = model.stage_outputs(_rand(1, 3, 10, 10, seed=21))
+    high = rand(1, 3, 10, 10, seed=20)
+    outputs = model.stage_outputs(rand(1, 3, 10, 10, seed=21))
     losses = build_loss_set(cfg["stages"]["main"]["losses"])
     values = losses({"low": None, "high": high, **outputs})
     assert all(torch.isfinite(v) for v in values.values())

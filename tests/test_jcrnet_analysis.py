@@ -13,6 +13,7 @@ import torch
 
 from llie_core import assets
 from llie_core.analysis import jcrnet as analysis
+from tests.helpers import skip_or_fail
 
 matplotlib.use("Agg")
 
@@ -121,7 +122,7 @@ def lpips_spatial():
     try:
         return analysis.spatial_lpips("alex")
     except assets.AssetsMissingError as exc:
-        pytest.skip(f"LPIPS assets missing: {exc}")
+        skip_or_fail(f"LPIPS assets missing: {exc}")
 
 
 def test_lpips_heatmaps_are_zero_for_identical_images_and_average_to_the_score(lpips_spatial):

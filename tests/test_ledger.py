@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -226,6 +227,142 @@ def test_document_lines_rebuild_from_the_ledger(shared_root, name):
         lines.setdefault(tuple(row[c] for c in columns), []).append(row["value"])
     for key, values in lines.items():
         assert sep.join(values) in text, f"{name} {key}: {sep.join(values)!r} is not a line of {source}"
+    # the cells of every printed line of a block carry the same column labels in the same order, so a label
+    # swapped inside one line (a value filed under the wrong column) fails
+    rest = [c for c in ("method", "dataset", "metric") if c not in columns]
+    blocks: dict[str, set[tuple[tuple[str, ...], ...]]] = {}
+    for key in lines:
+        block = [r for r in rows if tuple(r[c] for c in columns) == key]
+        blocks.setdefault(block[0]["half"] if "half" in columns else "", set()).add(
+            tuple(tuple(r[c] for c in rest) for r in block))
+    assert all(len(orders) == 1 for orders in blocks.values()), f"{name}: column order differs between lines"
+
+
+# ------------------------------------------------------------- cell by cell: the tables printed as prose / markdown
+# The nine tables above that are not printed as tab-separated lines (83 rows), transcribed by hand from the
+# documents by (table, row, column). Each entry is a verbatim fragment of the section named by the rows' ``source``
+# column (a methods.md heading ``§X.Y``, or a bullet of a seed section) and the cells it prints, in print order, as
+# (method, dataset, metric, value as printed). The fragment's decimal numbers, read left to right, must be exactly
+# these values, and the ledger row (method, dataset, metric) must hold exactly that value: a number moved to
+# another row or column of its table fails, and so does a ledger row that no fragment accounts for.
+def _cells(method: str, dataset: str, metrics: tuple[str, ...], values: tuple[str, ...]) -> list[tuple[str, ...]]:
+    assert len(metrics) == len(values)
+    return [(method, dataset, m, v) for m, v in zip(metrics, values)]
+
+
+PSL = ("psnr", "ssim", "lpips")
+PSL_ALEX, PSL_GTMEAN = ("psnr", "ssim", "lpips_alex"), ("psnr_gtmean", "ssim_gtmean", "lpips_alex_gtmean")
+SYN = "CIDNet (LOLv2-syn weights)"
+DOCUMENT_CELLS: dict[str, list[tuple[str, list[tuple[str, ...]]]]] = {
+    "llflow_velol_cross.csv": [  # seed bullet 2 of 主な発見
+        ("on VE-LOL when trained on LOL (PSNR 23.85, SSIM 0.8986, LPIPS 0.1456)",
+         _cells("LLFlow", "ve_lol", PSL, ("23.85", "0.8986", "0.1456")))],
+    "llflow_velol_intra.csv": [  # seed bullet 3 of 主な発見
+        ("Intra-dataset VE-LOL results (re-trained on VE-LOL) show LLFlow leading with PSNR 26.02, SSIM 0.9266, "
+         "LPIPS 0.0996", _cells("LLFlow", "ve_lol", PSL, ("26.02", "0.9266", "0.0996")))],
+    "llflow_methods_5_6.csv": [
+        ("[C] README: LOL 25.19 / 0.93 (gray SSIM; 0.86 colour) / 0.11 (GT-mean protocol)",
+         _cells("LLFlow", "lol_v1", ("psnr_gtmean", "ssim_gray_gtmean", "ssim_gtmean", "lpips_alex_gtmean"),
+                ("25.19", "0.93", "0.86", "0.11"))),
+        ("[P] PapersWithCode: LOLv2 (VE-LOL-L style) 26.02 / 0.927 / 0.0995",
+         _cells("LLFlow", "ve_lol", PSL, ("26.02", "0.927", "0.0995")))],
+    "iclr_methods_2_4.csv": [
+        ("| Method | LOLv1 PSNR/SSIM/LPIPS | LOLv2-real PSNR | LOLv2-syn PSNR |", []),  # the column header
+        *[(f"| {method} | {v1[0]} / {v1[1]} / {v1[2]} | {real} | {syn} |",
+           _cells(method, "lol_v1", PSL_GTMEAN, v1) + _cells(method, "lol_v2_real", ("psnr_gtmean",), (real,))
+           + _cells(method, "lol_v2_synthetic", ("psnr_gtmean",), (syn,)))
+          for method, v1, real, syn in [("ICLR", ("28.603", "0.885", "0.068"), "32.320", "20.719"),
+                                        ("CIDNet", ("27.732", "0.870", "0.117"), "31.436", "20.375"),
+                                        ("URWKV", ("26.513", "0.869", "0.107"), "31.413", "20.518")]]],
+    "iclr_methods_2_4_ablation.csv": [
+        *[(f"{label} {v[0]}/{v[1]}/{v[2]}", _cells(method, "lol_v1", PSL_GTMEAN, v))
+          for label, method, v in [("Ablation (LOLv1): full", "ICLR", ("28.603", "0.885", "0.068")),
+                                   ("; w/o MAFM", "ICLR w/o MAFM", ("28.028", "0.880", "0.080")),
+                                   ("; CDEM→plain cross-attn", "ICLR CDEM->plain cross-attn",
+                                    ("27.998", "0.883", "0.074")),
+                                   ("; CCL→L1", "ICLR CCL->L1", ("28.202", "0.879", "0.073")),
+                                   ("; CCL→L2", "ICLR CCL->L2", ("28.275", "0.880", "0.073"))]],
+        ("Removing 1st / 2nd MAFM of DIEM: −0.268 / −0.231 dB",
+         _cells("ICLR w/o 1st MAFM of DIEM", "lol_v1", ("psnr_gtmean_delta",), ("-0.268",))
+         + _cells("ICLR w/o 2nd MAFM of DIEM", "lol_v1", ("psnr_gtmean_delta",), ("-0.231",)))],
+    "iclr_methods_2_1.csv": [
+        ("Params 4.27 M (vs CIDNet 1.88 M, URWKV 2.25 M)",
+         _cells("ICLR", "none", ("params_m",), ("4.27",)) + _cells("CIDNet", "none", ("params_m",), ("1.88",))
+         + _cells("URWKV", "none", ("params_m",), ("2.25",)))],
+    "cidnet_methods_1_5.csv": [
+        ("| Set | Setting | PSNR | SSIM | LPIPS |", []),  # the column header
+        *[(f"| {set_} | {setting} | {v[0]} | {v[1]} | {v[2]} |",
+           _cells(method, dataset, PSL_GTMEAN if "GT-mean" in setting.split(", ")[-1] else PSL_ALEX, v))
+          for set_, setting, method, dataset, v in [
+              ("LOLv1", "w/ perc", "CIDNet (w/ perc)", "lol_v1", ("23.809", "0.857", "0.086")),
+              ("LOLv1", "w/ perc, GT-mean", "CIDNet (w/ perc)", "lol_v1", ("27.715", "0.876", "0.079")),
+              ("LOLv1", "w/o perc", "CIDNet (w/o perc)", "lol_v1", ("23.500", "0.870", "0.105")),
+              ("LOLv1", "w/o perc, GT-mean", "CIDNet (w/o perc)", "lol_v1", ("28.141", "0.889", "0.099")),
+              ("LOLv2-real", 'best "normal"', "CIDNet (best normal weight)", "lol_v2_real",
+               ("24.111", "0.868", "0.116")),
+              ("LOLv2-real", "best GT-mean weight, GT-mean", "CIDNet (best GT-mean weight)", "lol_v2_real",
+               ("28.139", "0.892", "0.101")),
+              ("LOLv2-syn", "w/o perc", "CIDNet (w/o perc)", "lol_v2_synthetic", ("25.705", "0.942", "0.047")),
+              ("LOLv2-syn", "w/o perc, GT-mean", "CIDNet (w/o perc)", "lol_v2_synthetic",
+               ("29.566", "0.950", "0.044")),
+              ("LOLv2-syn", "w/ perc", "CIDNet (w/ perc)", "lol_v2_synthetic", ("25.129", "0.939", "0.045"))]],
+        ("NIQE (DICM/LIME/MEF/NPE/VV) 3.79/4.13/3.56/3.74/3.21 (syn weights)",
+         [(SYN, "dicm", "niqe", "3.79"), (SYN, "lime", "niqe", "4.13"), (SYN, "mef", "niqe", "3.56"),
+          (SYN, "npe", "niqe", "3.74"), (SYN, "vv", "niqe", "3.21")])],
+    "cidnet_methods_1_2.csv": [
+        ("Size: 1.88 M params, 7.57 GFLOPs",
+         _cells("CIDNet", "none", ("params_m",), ("1.88",)) + _cells("CIDNet", "none", ("flops_g",), ("7.57",)))],
+    "irle_methods_4.csv": [
+        ("only number found: LOLv1 NIQE 4.279 (wizwand)", _cells("IRLE", "lol_v1", ("niqe",), ("4.279",)))],
+}
+DECIMAL = re.compile(r"[−-]?\d+\.\d+")  # the documents print negative deltas with U+2212
+
+
+def _source_section(shared_root: Path, source: str) -> str:
+    """The text a ledger ``source`` cell points at: ``specs/methods.md: §X.Y ...`` is the section under the heading
+    numbered X.Y (up to the next heading); ``seeds/...: <title> bullet N`` is the N-th bullet after that title."""
+    path, _, where = source.partition(": ")
+    lines = (shared_root / path).read_text(encoding="utf-8").splitlines()
+    if where.startswith("§"):
+        number = where[1:].split()[0]
+        start = next(i for i, line in enumerate(lines) if re.match(rf"#+ {re.escape(number)}[ .]", line))
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+        return "\n".join(lines[start:end])
+    title, _, bullet = where.rpartition(" bullet ")
+    start = lines.index(title)
+    bullets = [line for line in lines[start:] if line.startswith("  •")]
+    return bullets[int(bullet) - 1]
+
+
+def test_document_cells_cover_exactly_the_prose_tables():
+    printed = {name for name, *_ in EXPECTED.values() if name not in PRINTED_LINES}
+    assert set(DOCUMENT_CELLS) == printed
+    assert sum(len(cells) for entries in DOCUMENT_CELLS.values() for _, cells in entries) == 83
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENT_CELLS))
+def test_prose_table_cells_match_the_document_by_row_and_column(shared_root, name):
+    rows = _raw_rows(ledger.LEDGER_DIR / name)
+    ledger_cells = {(r["method"], r["dataset"], r["metric"]): r["value"] for r in rows}
+    assert len(ledger_cells) == len(rows), f"{name}: duplicate (method, dataset, metric)"
+    sources = {r["source"] for r in rows}
+    sections = [_source_section(shared_root, s) for s in sorted(sources)]
+    transcribed: dict[tuple[str, str, str], str] = {}
+    for fragment, cells in DOCUMENT_CELLS[name]:
+        assert any(fragment in section for section in sections), f"{name}: {fragment!r} not in {sorted(sources)}"
+        # the fragment's numbers, left to right, are the transcribed cells in print order (ties value <-> column)
+        assert [v.replace("−", "-") for v in DECIMAL.findall(fragment)] == [c[3] for c in cells], fragment
+        for method, dataset, metric, value in cells:
+            assert (method, dataset, metric) not in transcribed, (name, method, dataset, metric)
+            transcribed[(method, dataset, metric)] = value
+    assert set(ledger_cells) == set(transcribed), \
+        f"{name}: rows without a document cell {sorted(set(ledger_cells) - set(transcribed))}, " \
+        f"document cells without a row {sorted(set(transcribed) - set(ledger_cells))}"
+    wrong = {k: (ledger_cells[k], v) for k, v in transcribed.items() if ledger_cells[k] != v}
+    assert not wrong, f"{name}: (ledger, document) differ at {wrong}"
+    for (method, dataset, metric), value in transcribed.items():
+        paper, table = rows[0]["paper"], rows[0]["table"]
+        assert reported_value(paper, table, method, dataset, metric) == float(value)
 
 
 def test_spots_cover_every_table():

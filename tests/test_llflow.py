@@ -20,16 +20,12 @@ from llie_core.models.llflow_flow import (ActNorm2d, CondAffineCoupling, FlowSte
                                           InvertibleConv1x1, SqueezeLayer, squeeze2d, unsqueeze2d)
 from llie_core.models.registry import MODELS
 from llie_core.profiles import deep_merge
+from tests.helpers import TINY_LLFLOW, rand
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "llie_core" / "configs" / "llflow"
-TINY = {"nf": 8, "nb": 2, "gc": 8, "stack_blocks": [1], "K": 1, "hidden_channels": 16}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def _randomize(module: torch.nn.Module, seed: int = 0, std: float = 0.2) -> torch.nn.Module:
@@ -48,7 +44,7 @@ def _randomize(module: torch.nn.Module, seed: int = 0, std: float = 0.2) -> torc
 def _steps() -> dict[str, tuple[torch.nn.Module, torch.Tensor | None]]:
     """Every step type with a tiny input (C=4 channels, 2x4 pixels) and its conditioning features."""
     torch.manual_seed(0)
-    cond = _rand(1, 5, 2, 4, seed=9)
+    cond = rand(1, 5, 2, 4, seed=9)
     return {
         "actnorm": (_randomize(ActNorm2d(4)), None),
         "invconv": (_randomize(InvertibleConv1x1(4)), None),
@@ -87,7 +83,7 @@ def test_squeeze_channel_order_and_round_trip():
 @pytest.mark.parametrize("name", list(_steps()))
 def test_every_step_is_invertible(name):
     step, cond = _steps()[name]
-    x = _rand(3, 4, 2, 4, seed=1) * 2 - 1
+    x = rand(3, 4, 2, 4, seed=1) * 2 - 1
     if cond is not None:
         cond = cond.expand(3, -1, -1, -1)
     logdet0 = torch.zeros(3)
@@ -103,7 +99,7 @@ def test_logdet_of_every_step_matches_the_brute_force_jacobian(name):
     step, cond = _steps()[name]
     step = step.double()
     cond = None if cond is None else cond.double()
-    x = (_rand(1, 4, 2, 4, seed=2) * 2 - 1).double()
+    x = (rand(1, 4, 2, 4, seed=2) * 2 - 1).double()
     with torch.no_grad():
         _, logdet = _call(step, x, cond, torch.zeros(1, dtype=torch.float64))
     jac = jacobian(lambda v: _call(step, v.reshape(x.shape), cond, None)[0].reshape(-1), x.reshape(-1))
@@ -117,12 +113,12 @@ def _tiny_flow() -> FlowUpsamplerNet:
 
 
 def _tiny_conds(batch: int = 1) -> dict[int, torch.Tensor]:
-    return {lvl: _rand(batch, 3, 8 >> lvl, 8 >> lvl, seed=lvl) for lvl in (1, 2, 3)}
+    return {lvl: rand(batch, 3, 8 >> lvl, 8 >> lvl, seed=lvl) for lvl in (1, 2, 3)}
 
 
 def test_whole_flow_is_invertible_and_its_logdet_matches_the_jacobian():
     flow = _tiny_flow()
-    x = _rand(2, 3, 8, 8, seed=3)
+    x = rand(2, 3, 8, 8, seed=3)
     conds = _tiny_conds(2)
     with torch.no_grad():
         z, logdet = flow.encode(x, conds, torch.zeros(2))
@@ -153,7 +149,7 @@ def test_flow_layout_follows_the_released_levels():
 
 def test_actnorm_data_dependent_initialisation():
     norm = ActNorm2d(3).train()
-    x = _rand(4, 3, 5, 6) * torch.tensor([1.0, 5.0, 0.1]).view(1, 3, 1, 1) + 2.0
+    x = rand(4, 3, 5, 6) * torch.tensor([1.0, 5.0, 0.1]).view(1, 3, 1, 1) + 2.0
     y, logdet = norm(x, torch.zeros(4))
     torch.testing.assert_close(y.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0)
     torch.testing.assert_close(y.std(dim=(0, 2, 3), unbiased=False), torch.ones(3), atol=1e-4, rtol=0)
@@ -176,7 +172,7 @@ def test_actnorm_data_dependent_initialisation():
 def test_invconv_starts_orthogonal():
     conv = InvertibleConv1x1(6)
     torch.testing.assert_close(conv.weight @ conv.weight.T, torch.eye(6), atol=1e-5, rtol=0)
-    _, logdet = conv(_rand(1, 6, 2, 2), torch.zeros(1))
+    _, logdet = conv(rand(1, 6, 2, 2), torch.zeros(1))
     assert abs(float(logdet.detach())) < 1e-4
 
 
@@ -193,7 +189,7 @@ def test_histogram_equalisation_matches_opencv():
 
 
 def test_color_and_noise_maps():
-    x = _rand(2, 3, 5, 4) + 0.1
+    x = rand(2, 3, 5, 4) + 0.1
     torch.testing.assert_close(color_map(x, "mean").mean(dim=1), torch.ones(2, 5, 4), atol=1e-3, rtol=0)
     torch.testing.assert_close(color_map(x, "mean"), 3 * color_map(x, "sum"))          # paper = 3 x released
     torch.testing.assert_close(color_map(x * 7.0, "sum"), color_map(x, "sum"), atol=1e-4, rtol=0)
@@ -206,21 +202,21 @@ def test_color_and_noise_maps():
 
 
 def test_encoder_conditioning_features():
-    model = LLFlow(**TINY)
-    cond = model.condition(_rand(2, 3, 16, 24))
+    model = LLFlow(**TINY_LLFLOW)
+    cond = model.condition(rand(2, 3, 16, 24))
     assert {k: tuple(v.shape) for k, v in cond["conds"].items()} == {1: (2, 16, 8, 12), 2: (2, 16, 4, 6),
                                                                       3: (2, 16, 2, 3)}
     g = cond["color_map"].detach()
     assert g.shape == (2, 3, 16, 24) and float(g.min()) > 0 and float(g.max()) < 3   # 3 * sigmoid (paper C(x))
     assert model.RRDB.conv_first.in_channels == 12
-    assert LLFlow(**TINY, input_maps=[]).RRDB.conv_first.in_channels == 6
-    assert LLFlow(**TINY, input_maps=["noise"]).RRDB.conv_first.in_channels == 9
+    assert LLFlow(**TINY_LLFLOW, input_maps=[]).RRDB.conv_first.in_channels == 6
+    assert LLFlow(**TINY_LLFLOW, input_maps=["noise"]).RRDB.conv_first.in_channels == 9
     with pytest.raises(ValueError, match="input_maps"):
-        LLFlow(**TINY, input_maps=["color", "color"])
+        LLFlow(**TINY_LLFLOW, input_maps=["color", "color"])
     with pytest.raises(ValueError, match="RGB"):
-        model.condition(_rand(1, 1, 16, 16))
+        model.condition(rand(1, 1, 16, 16))
     with pytest.raises(ValueError, match="divisible by 8"):
-        model.condition(_rand(1, 3, 12, 16))
+        model.condition(rand(1, 3, 12, 16))
 
 
 # ---- objective and inference ----------------------------------------------------------------------------------
@@ -237,20 +233,20 @@ def test_flow_nll_golden_value_and_loss():
 
 
 def test_random_selector_picks_the_prior_mean():
-    model = LLFlow(**TINY).train()
-    low, high = _rand(2, 3, 16, 16, seed=1) * 0.3, _rand(2, 3, 16, 16, seed=2)
+    model = LLFlow(**TINY_LLFLOW).train()
+    low, high = rand(2, 3, 16, 16, seed=1) * 0.3, rand(2, 3, 16, 16, seed=2)
     cond = model.condition(low)
     torch.testing.assert_close(model.prior_mean(cond, high, gt_ratio=1.0), squeeze2d(color_map(high, "mean"), 8))
     torch.testing.assert_close(model.prior_mean(cond, high, gt_ratio=0.0), squeeze2d(cond["color_map"], 8))
     model.eval()
     torch.testing.assert_close(model.nll_terms(low, high)["prior_mean"], squeeze2d(cond["color_map"], 8))
-    assert float(LLFlow(**TINY, prior="zero").nll_terms(low, high)["prior_mean"].abs().sum()) == 0
+    assert float(LLFlow(**TINY_LLFLOW, prior="zero").nll_terms(low, high)["prior_mean"].abs().sum()) == 0
 
 
 def test_nll_is_finite_and_decreases_on_a_tiny_batch():
     torch.manual_seed(0)
-    model = LLFlow(**TINY, train_gt_ratio=0.0).train()
-    low, high = _rand(2, 3, 16, 16, seed=3) * 0.2, _rand(2, 3, 16, 16, seed=4)
+    model = LLFlow(**TINY_LLFLOW, train_gt_ratio=0.0).train()
+    low, high = rand(2, 3, 16, 16, seed=3) * 0.2, rand(2, 3, 16, 16, seed=4)
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)
     loss_fn, losses = LLFlowNLLLoss(), []
     for _ in range(8):
@@ -265,8 +261,8 @@ def test_nll_is_finite_and_decreases_on_a_tiny_batch():
 
 
 def test_training_outputs_and_gradients():
-    model = LLFlow(**TINY, train_gt_ratio=0.0).train()
-    low, high = _rand(1, 3, 16, 16, seed=5) * 0.2, _rand(1, 3, 16, 16, seed=6)
+    model = LLFlow(**TINY_LLFLOW, train_gt_ratio=0.0).train()
+    low, high = rand(1, 3, 16, 16, seed=5) * 0.2, rand(1, 3, 16, 16, seed=6)
     out = model.nll_outputs(low, high)
     assert set(out) == {"z", "logdet", "prior_mean", "nll", "output"} and out["output"] is None   # no decode
     out["nll"].mean().backward()
@@ -283,8 +279,8 @@ def test_training_outputs_and_gradients():
 
 
 def test_l1_training_initialises_actnorm_from_data_so_the_decode_is_not_saturated():
-    model = LLFlow(**TINY).train()
-    low, high = _rand(2, 3, 32, 32, seed=5) * 0.2, _rand(2, 3, 32, 32, seed=6)
+    model = LLFlow(**TINY_LLFLOW).train()
+    low, high = rand(2, 3, 32, 32, seed=5) * 0.2, rand(2, 3, 32, 32, seed=6)
     saturated = lambda out: float(((out <= 0) | (out >= 1)).float().mean())  # noqa: E731 (clamped: no gradient)
     assert not model.flowUpsamplerNet.initialized
     with torch.no_grad():
@@ -304,15 +300,15 @@ def test_colour_map_ablations_remove_its_two_roles():
     """w/o colour-map prior: z ~ N(0, I) and the decode starts from 0, so g(x_l) gets no gradient; w/o colour
     map as input: the encoder never sees C(x) (changing C(x) alone leaves the features unchanged)."""
     torch.manual_seed(0)
-    low, high = _rand(1, 3, 16, 16, seed=5) * 0.2, _rand(1, 3, 16, 16, seed=6)
-    no_prior = LLFlow(**TINY, prior="zero").train()
+    low, high = rand(1, 3, 16, 16, seed=5) * 0.2, rand(1, 3, 16, 16, seed=6)
+    no_prior = LLFlow(**TINY_LLFLOW, prior="zero").train()
     no_prior.nll_outputs(low, high)["nll"].mean().backward()
     assert no_prior.RRDB.fine_tune_color_map[0].weight.grad is None
     no_prior.eval()
     with torch.no_grad():
         cond = no_prior.condition(low)
         torch.testing.assert_close(no_prior(low), no_prior.decode(torch.zeros(1, 192, 2, 2), cond).clamp(0, 1))
-    encoder = LLFlow(**TINY, input_maps=["noise"]).RRDB
+    encoder = LLFlow(**TINY_LLFLOW, input_maps=["noise"]).RRDB
     seen = {}
     encoder.conv_first.register_forward_hook(lambda m, args, out: seen.update(x=args[0]))
     encoder(LLFlow.prepare_input(low))
@@ -322,8 +318,8 @@ def test_colour_map_ablations_remove_its_two_roles():
 
 def test_deterministic_decode_and_sampling_arguments():
     torch.manual_seed(0)
-    model = _randomize(LLFlow(**TINY), std=0.05).eval()
-    low = _rand(1, 3, 16, 16, seed=7) * 0.3
+    model = _randomize(LLFlow(**TINY_LLFLOW), std=0.05).eval()
+    low = rand(1, 3, 16, 16, seed=7) * 0.3
     with torch.no_grad():
         out = model(low)
         cond = model.condition(low)
@@ -344,8 +340,8 @@ def test_deterministic_decode_and_sampling_arguments():
 
 @pytest.mark.parametrize("size", [(16, 16), (19, 26)])
 def test_forward_pads_to_a_multiple_of_8_and_crops_back(size):
-    model = LLFlow(**TINY).eval()
-    low = _rand(1, 3, *size, seed=8) * 0.3
+    model = LLFlow(**TINY_LLFLOW).eval()
+    low = rand(1, 3, *size, seed=8) * 0.3
     with torch.no_grad():
         out = model(low)
         h, w = size
@@ -357,14 +353,14 @@ def test_forward_pads_to_a_multiple_of_8_and_crops_back(size):
 
 def test_constructor_errors():
     with pytest.raises(ValueError, match="3 levels"):
-        LLFlow(**TINY, L=4)
+        LLFlow(**TINY_LLFLOW, L=4)
     with pytest.raises(ValueError, match="prior"):
-        LLFlow(**TINY, prior="uniform")
+        LLFlow(**TINY_LLFLOW, prior="uniform")
     with pytest.raises(ValueError, match="pad_multiple"):
-        LLFlow(**TINY, pad_multiple=4)
+        LLFlow(**TINY_LLFLOW, pad_multiple=4)
     with pytest.raises(ValueError, match="stack_blocks"):
-        LLFlow(**{**TINY, "stack_blocks": [5]})
-    assert isinstance(MODELS.build({"type": "LLFlow", **TINY}), LLFlow)
+        LLFlow(**{**TINY_LLFLOW, "stack_blocks": [5]})
+    assert isinstance(MODELS.build({"type": "LLFlow", **TINY_LLFLOW}), LLFlow)
 
 
 # ---- configs ------------------------------------------------------------------------------------------------
@@ -376,7 +372,7 @@ SIZE_KEYS = ("nf", "nb", "gc", "stack_blocks", "K", "hidden_channels")   # the d
 
 
 def _strip_budgets(cfg: dict) -> dict:
-    out = {k: v for k, v in cfg.items() if k != "profile"}
+    out = {k: v for k, v in cfg.items() if k not in ("profile", "params")}
     out["model"] = {k: v for k, v in cfg["model"].items() if k not in SIZE_KEYS}
     out["stages"] = {name: {k: v for k, v in stage.items() if k not in ("train", "scheduler", "eval")}
                      for name, stage in cfg["stages"].items()}

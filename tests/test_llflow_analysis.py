@@ -15,8 +15,7 @@ from llie_core.evaluation import as_enhancer
 from llie_core.models.llflow import LLFlow
 from llie_core.models.llflow_flow import ActNorm2d, InvertibleConv1x1
 from llie_core.profiles import load_profile
-
-TINY = {"nf": 8, "nb": 1, "gc": 8, "stack_blocks": [0], "K": 1, "hidden_channels": 8}
+from tests.helpers import TINY_LLFLOW_SHALLOW
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -30,7 +29,7 @@ def _elementwise_flow(seed: int = 0) -> LLFlow:
     """A fixed model whose decode is elementwise increasing in z: invertible convs = I, ActNorms with random
     bias/scale, couplings at their (zero) initialisation, i.e. positive constant scales."""
     torch.manual_seed(seed)
-    model = LLFlow(**TINY).eval()
+    model = LLFlow(**TINY_LLFLOW_SHALLOW).eval()
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
@@ -45,7 +44,7 @@ def _elementwise_flow(seed: int = 0) -> LLFlow:
 
 def _random_model(seed: int = 0) -> LLFlow:
     torch.manual_seed(seed)
-    model = LLFlow(**TINY).eval()
+    model = LLFlow(**TINY_LLFLOW_SHALLOW).eval()
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():

@@ -11,6 +11,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from llie_core.models.llflow import LLFlow
+from tests.helpers import skip_or_fail
 
 SMALL = {"nf": 32, "nb": 4, "K": 4, "stack_blocks": [1]}
 CONFIGS = {  # listing -> (constructor kwargs, parameters, GFLOPs at 1x3x400x600 from official_measurements.md)
@@ -34,7 +35,7 @@ def listings(shared_root: Path) -> dict[str, dict[str, tuple[int, ...]]]:
     folder = shared_root / "specs" / "state_dict_keys"
     missing = [name for name in CONFIGS if not (folder / name).is_file()]
     if missing:
-        pytest.skip(f"official key listings {missing} absent from {folder}")
+        skip_or_fail(f"official key listings {missing} absent from {folder}")
     return {name: _listing(folder / name) for name in CONFIGS}
 
 

@@ -13,10 +13,7 @@ from llie_core.losses.feature_matching import FeatureMatchingLoss
 from llie_core.losses.hue_loss import HueLoss, circular_hue_distance, hue_degrees
 from llie_core.losses.registry import LOSSES
 from llie_core.losses.ssim_loss import SSIMLoss
-
-
-def _rand(*shape: int, seed: int = 0, dtype=torch.float32) -> torch.Tensor:
-    return torch.rand(*shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+from tests.helpers import rand
 
 
 def _solid(hue_deg: float, h: int = 6, w: int = 6) -> torch.Tensor:
@@ -32,14 +29,14 @@ def test_losses_are_registered():
 
 # ---- SSIM (Eq. 5) ----------------------------------------------------------------------------------------
 def test_ssim_loss_is_zero_for_identical_images():
-    x = _rand(2, 3, 32, 32)
+    x = rand(2, 3, 32, 32)
     assert SSIMLoss()(x, x).item() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_ssim_matches_skimage_gaussian_ssim():
     """Official SSIM (11x11 Gaussian, sigma 1.5, no padding, C1=1e-4, C2=9e-4) == skimage's Gaussian SSIM."""
-    a = _rand(2, 3, 24, 20, seed=1, dtype=torch.float64)
-    b = (a + 0.2 * _rand(2, 3, 24, 20, seed=2, dtype=torch.float64)).clamp(0, 1)
+    a = rand(2, 3, 24, 20, seed=1, dtype=torch.float64)
+    b = (a + 0.2 * rand(2, 3, 24, 20, seed=2, dtype=torch.float64)).clamp(0, 1)
     expected = np.mean([structural_similarity(a[i].numpy(), b[i].numpy(), gaussian_weights=True, sigma=1.5,
                                               use_sample_covariance=False, data_range=1.0, channel_axis=0)
                         for i in range(2)])
@@ -48,12 +45,12 @@ def test_ssim_matches_skimage_gaussian_ssim():
 
 def test_ssim_constants_do_not_depend_on_input_range():
     """C1, C2 are fixed (the code comments out the L-dependent constants): scaling by 255 changes SSIM."""
-    a, b = _rand(1, 3, 16, 16, seed=3), _rand(1, 3, 16, 16, seed=4)
+    a, b = rand(1, 3, 16, 16, seed=3), rand(1, 3, 16, 16, seed=4)
     assert SSIMLoss()(a * 255, b * 255).item() != pytest.approx(SSIMLoss()(a, b).item(), abs=1e-3)
 
 
 def test_ssim_options_and_errors():
-    a, b = _rand(1, 3, 16, 16, seed=5), _rand(1, 3, 16, 16, seed=6)
+    a, b = rand(1, 3, 16, 16, seed=5), rand(1, 3, 16, 16, seed=6)
     assert SSIMLoss(loss_weight=0.5)(a, b).item() == pytest.approx(0.5 * SSIMLoss()(a, b).item(), rel=1e-6)
     assert SSIMLoss(padding="same")(a, b).item() != pytest.approx(SSIMLoss()(a, b).item(), abs=1e-4)
     with pytest.raises(ValueError, match="smaller than"):
@@ -63,8 +60,8 @@ def test_ssim_options_and_errors():
 
 
 def test_ssim_gradients_flow():
-    a = _rand(1, 3, 16, 16, seed=7).requires_grad_()
-    SSIMLoss()(a, _rand(1, 3, 16, 16, seed=8)).backward()
+    a = rand(1, 3, 16, 16, seed=7).requires_grad_()
+    SSIMLoss()(a, rand(1, 3, 16, 16, seed=8)).backward()
     assert a.grad.isfinite().all() and a.grad.abs().sum() > 0
 
 
@@ -118,14 +115,14 @@ def _released_hue(rgb: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
 
 
 def test_hue_loss_matches_released_formula_on_colour_pixels():
-    pred, target = _rand(2, 3, 8, 8, seed=9), _rand(2, 3, 8, 8, seed=10)
+    pred, target = rand(2, 3, 8, 8, seed=9), rand(2, 3, 8, 8, seed=10)
     d_released = circular_hue_distance(_released_hue(pred), _released_hue(target))
     assert HueLoss(normalizer=360)(pred, target).item() == pytest.approx(d_released.mean().item() / 360, abs=1e-5)
 
 
 def test_hue_loss_gradients_are_finite_on_gray_images():
     gray = torch.full((1, 3, 4, 4), 0.5, requires_grad=True)
-    colour = _rand(1, 3, 4, 4, seed=11).requires_grad_()
+    colour = rand(1, 3, 4, 4, seed=11).requires_grad_()
     loss = HueLoss()(gray, colour) + HueLoss()(colour, gray.detach() * 0) + HueLoss()(gray, gray.detach())
     loss.backward()
     assert gray.grad.isfinite().all() and colour.grad.isfinite().all()
@@ -135,8 +132,8 @@ def test_hue_loss_gradients_are_finite_on_gray_images():
 
 # ---- feature matching (Eq. 3) ------------------------------------------------------------------------------
 def test_feature_matching_targets():
-    restored = _rand(2, 8, 4, 4, seed=12).requires_grad_()
-    high, low = _rand(2, 8, 4, 4, seed=13).requires_grad_(), _rand(2, 8, 4, 4, seed=14)
+    restored = rand(2, 8, 4, 4, seed=12).requires_grad_()
+    high, low = rand(2, 8, 4, 4, seed=13).requires_grad_(), rand(2, 8, 4, 4, seed=14)
     paper = FeatureMatchingLoss(loss_weight=0.2)(restored, features_high=high, features_low=low)
     released = FeatureMatchingLoss(loss_weight=0.2, target="low")(restored, features_high=high, features_low=low)
     assert paper.item() == pytest.approx(0.2 * (restored - high).abs().mean().item(), rel=1e-6)
@@ -147,7 +144,7 @@ def test_feature_matching_targets():
 
 
 def test_feature_matching_errors():
-    f = _rand(1, 8, 4, 4)
+    f = rand(1, 8, 4, 4)
     with pytest.raises(ValueError, match="features_high"):
         FeatureMatchingLoss()(f, features_low=f)
     with pytest.raises(ValueError, match="shapes differ"):

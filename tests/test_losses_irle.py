@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from llie_core import assets
 from llie_core.losses.illumination_aligned_perceptual import (IlluminationAlignedPerceptualLoss, VGG16Features,
                                                               align_illumination)
 from llie_core.losses.neighbor_subsampling import NeighborSubsamplingLoss
@@ -13,6 +12,7 @@ from llie_core.losses.registry import LOSSES
 from llie_core.losses.spectral_correlation import (ShiftInvariantSpectralCorrelationLoss, image_tiles,
                                                    shift_invariant_spectral_correlation, spectral_correlation_terms)
 from llie_core.models.irle_pseudo_gt import gaussian_blur
+from tests.helpers import require_assets
 
 
 def _texture(b: int = 1, h: int = 64, w: int = 64, seed: int = 0) -> torch.Tensor:
@@ -30,14 +30,6 @@ def _noise(shape: torch.Size, seed: int, std: float = 0.08) -> torch.Tensor:
 
 def _l1(a: torch.Tensor, b: torch.Tensor) -> float:
     return (a - b).abs().mean().item()
-
-
-def _have_vgg_assets() -> bool:
-    try:
-        assets.require("vgg16_imagenet_features.pth")
-    except assets.AssetsMissingError:
-        return False
-    return True
 
 
 # ---- IAP -------------------------------------------------------------------------------------------------------
@@ -88,8 +80,8 @@ def test_iap_is_sensitive_to_structure(iap_random):
     assert flipped > 1e-3
 
 
-@pytest.mark.skipif(not _have_vgg_assets(), reason="offline VGG16 assets missing: python -m llie_core.assets setup")
 def test_iap_with_imagenet_weights():
+    require_assets("vgg16_imagenet_features.pth")
     loss = IlluminationAlignedPerceptualLoss(loss_weight=0.5)
     x = _texture(seed=3) * 0.08
     assert loss(5 * x, x) < 1e-6

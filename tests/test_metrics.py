@@ -1,30 +1,44 @@
 """Metric registry: golden values vs the official implementations (TID2013 calibration pairs), protocol
-metadata, GT-mean, input validation, batch consistency and failure modes."""
+metadata, GT-mean, input validation, batch consistency and failure modes.
+
+Golden tolerances are what was measured against ``official_scores.csv`` (``../shared/reference/iqa_calibration``):
+PSNR is printed there at 2 decimals, SSIM and LPIPS at 4, so those must agree to half a unit of the last printed
+decimal; NIQE and BRISQUE get a measured bound per image (see ``NR_BOUNDS``). Bit-level pins of this
+implementation's own scores are in ``test_metric_goldens.py``."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from PIL import Image
+from skimage.metrics import structural_similarity
 
 from llie_core import assets
 from llie_core.metrics import (FR, NR, apply_gt_mean, compute_metrics, create_metric, gt_mean, list_metrics,
                                metric_info)
 from llie_core.metrics.nss import matlab_gaussian_window, matlab_imresize
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # two threads are slower on the shared 2-core CPU
+
 SETUP_REASON = "run `python -m llie_core.assets setup`"
 IMAGES = ("I03", "I04", "I06", "I08", "I19")
 
 
 def _assets_or_skip(*relpaths: str) -> None:
+    """Skip (with the reason) when an offline asset is not installed; in CI (``$CI`` set) fail instead, since
+    ``make setup`` installs the assets there and a missing one means the setup is broken."""
     for rel in relpaths:
         try:
             assets.require(rel)
-        except assets.AssetsMissingError:
+        except assets.AssetsMissingError as error:
+            if os.environ.get("CI"):
+                pytest.fail(f"offline asset {rel} is missing in CI, where `make setup` installs it: {error}")
             pytest.skip(f"offline asset {rel} is not installed: {SETUP_REASON}")
 
 
@@ -58,19 +72,78 @@ def smooth_image(seed: int, size: tuple[int, int] = (48, 64), batch: int | None 
 
 
 # ------------------------------------------------------------------------------------------------ golden
-@pytest.mark.parametrize("name, column, tol", [("psnr", "psnr_rgb", 0.01), ("ssim_matlab_gray", "ssim_matlab_gray",
-                                                                              1e-3)])
+# Measured |ours - official| on I03, I04, I06, I08, I19: PSNR 0.0036, 0.0028, 0.0039, 0.0003, 0.0013 (golden at
+# 2 decimals); MATLAB-gray SSIM 3.7e-5, 4.7e-5, 8.0e-6, 8.7e-7, 2.3e-5 and LPIPS-alex 2.0e-6, 4.5e-5, 1.3e-5,
+# 4.6e-5, 2.3e-5 (goldens at 4 decimals): every value equals the official one rounded to the printed decimals.
+@pytest.mark.parametrize("name, column, tol", [("psnr", "psnr_rgb", 0.005),
+                                               ("ssim_matlab_gray", "ssim_matlab_gray", 5e-5)])
 def test_full_reference_matches_official(calibration, name, column, tol):
     table, dist, ref = calibration
     metric = create_metric(name)
     got = np.array([metric(dist[i], ref[i]) for i in IMAGES])
-    np.testing.assert_allclose(got, table.loc[list(IMAGES), column].to_numpy(), atol=tol)
+    np.testing.assert_allclose(got, table.loc[list(IMAGES), column].to_numpy(), rtol=0, atol=tol)
 
 
 def test_lpips_alex_matches_official(calibration, lpips_alex):
     table, dist, ref = calibration
     got = np.array([lpips_alex(dist[i], ref[i]) for i in IMAGES])
-    np.testing.assert_allclose(got, table.loc[list(IMAGES), "lpips_alex_v0.1"].to_numpy(), atol=1e-3)
+    np.testing.assert_allclose(got, table.loc[list(IMAGES), "lpips_alex_v0.1"].to_numpy(), rtol=0, atol=5e-5)
+
+
+def _as_uint8(img: np.ndarray) -> np.ndarray:
+    """A [0, 1] float image as the 8-bit file the protocol scores (round half to even, like ``np.round``)."""
+    return np.round(img.astype(np.float64) * 255.0).astype(np.uint8)
+
+
+def skimage_ssim_rgb(output: np.ndarray, target: np.ndarray) -> float:
+    """scikit-image called with ssim.m's window: Gaussian sigma 1.5 (11x11 after truncation), population
+    covariance, data range 255, per RGB channel then averaged, on the 8-bit images."""
+    return structural_similarity(_as_uint8(output).astype(np.float64), _as_uint8(target).astype(np.float64),
+                                 gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255.0,
+                                 channel_axis=-1)
+
+
+def skimage_ssim_gray_llflow(output: np.ndarray, target: np.ndarray) -> float:
+    """LLFlow ``Measure.py``: ``ssim(cv2.cvtColor(a, RGB2GRAY), cv2.cvtColor(b, RGB2GRAY))`` on uint8 images with
+    scikit-image defaults (7x7 uniform window, sample covariance, data range 255 from the uint8 dtype)."""
+    gray = lambda img: cv2.cvtColor(_as_uint8(img), cv2.COLOR_RGB2GRAY)  # noqa: E731
+    return structural_similarity(gray(output), gray(target))
+
+
+def seeded_pairs() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Float images off the 8-bit grid (the metrics quantise them): uniform noise vs a noisy copy, and smooth
+    images vs a darkened, noisy copy, both channel-last in [0, 1]."""
+    pairs = []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        clean = rng.random((48, 64, 3))
+        pairs.append((np.clip(clean + 0.1 * rng.standard_normal(clean.shape), 0, 1), clean))
+        smooth = smooth_image(seed + 20).permute(1, 2, 0).double().numpy()
+        pairs.append((np.clip(0.6 * smooth + 0.02 * rng.standard_normal(smooth.shape), 0, 1), smooth))
+    return pairs
+
+
+@pytest.mark.parametrize("name, reference", [("ssim", skimage_ssim_rgb), ("ssim_gray", skimage_ssim_gray_llflow)])
+def test_ssim_rgb_and_gray_equal_scikit_image_with_the_same_protocol(calibration, name, reference):
+    """No published golden exists for these two SSIMs: they must equal scikit-image's own call with the protocol
+    their descriptions state, on the calibration pairs and on seeded random images."""
+    _, dist, ref = calibration
+    metric = create_metric(name)
+    pairs = [(dist[i], ref[i]) for i in IMAGES] + seeded_pairs()
+    got = [metric(out, tgt) for out, tgt in pairs]
+    expected = [reference(out, tgt) for out, tgt in pairs]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    assert len({round(v, 4) for v in expected}) == len(pairs)  # distinct scores: not a trivial agreement
+
+
+def test_rgb_ssim_is_the_mean_of_per_channel_ssims(calibration):
+    """``ssim`` averages ssim.m over R, G and B: the same as three single-channel scikit-image calls."""
+    _, dist, ref = calibration
+    for i in IMAGES:
+        a, b = _as_uint8(dist[i]).astype(np.float64), _as_uint8(ref[i]).astype(np.float64)
+        per_channel = [structural_similarity(a[..., c], b[..., c], gaussian_weights=True, sigma=1.5,
+                                             use_sample_covariance=False, data_range=255.0) for c in range(3)]
+        assert create_metric("ssim")(dist[i], ref[i]) == pytest.approx(np.mean(per_channel), rel=0, abs=1e-12), i
 
 
 def test_no_golden_lpips_vgg_column_is_published(calibration):
@@ -105,15 +178,28 @@ def test_lpips_vgg_grows_with_the_distortion_strength(calibration, lpips_vgg):
     assert all(b > a + 0.01 for a, b in zip(scores, scores[1:])), scores
 
 
-@pytest.mark.parametrize("name, column, tol, asset", [
-    ("niqe", "niqe_matlab_live", 0.05, "niqe/niqe_pris_params.npz"),
-    ("brisque", "brisque_matlab_live", 6.0, "brisque/live_svm.npz")])
-def test_no_reference_matches_matlab(calibration, name, column, tol, asset):
+# Per-image bounds on |ours - MATLAB| for the no-reference metrics, from the measured errors (this port, float32
+# NSS arithmetic, default options) rounded up to max(1.5 x error, error + 0.01):
+#   NIQE    I03 0.0038, I04 0.0001, I06 0.0012, I08 0.0180, I19 0.0334
+#   BRISQUE I03 0.0009, I04 0.0011, I06 0.0029, I08 0.5455, I19 2.6621
+# I08 and I19 are the images whose scores hang on round-off in flat regions (see llie_core.metrics.nss
+# ROUNDOFF_NOTE); the bounds pin the measured agreement instead of one loose tolerance for all five.
+NR_BOUNDS = {
+    "niqe": {"I03": 0.014, "I04": 0.011, "I06": 0.012, "I08": 0.029, "I19": 0.051},
+    "brisque": {"I03": 0.011, "I04": 0.012, "I06": 0.013, "I08": 0.82, "I19": 4.0},
+}
+
+
+@pytest.mark.parametrize("name, column, asset", [
+    ("niqe", "niqe_matlab_live", "niqe/niqe_pris_params.npz"),
+    ("brisque", "brisque_matlab_live", "brisque/live_svm.npz")])
+def test_no_reference_matches_matlab(calibration, name, column, asset):
     _assets_or_skip(asset)
     table, dist, _ = calibration
     metric = create_metric(name)
-    got = np.array([metric(dist[i]) for i in IMAGES])
-    np.testing.assert_allclose(got, table.loc[list(IMAGES), column].to_numpy(), atol=tol)
+    errors = {i: abs(metric(dist[i]) - table.loc[i, column]) for i in IMAGES}
+    over = {i: (round(e, 4), NR_BOUNDS[name][i]) for i, e in errors.items() if e > NR_BOUNDS[name][i]}
+    assert not over, f"{name}: (|error|, bound) {over}"
 
 
 def test_ssim_protocols_differ_on_colour_images(calibration):
@@ -318,14 +404,16 @@ def test_matlab_helpers():
     assert resized.shape == (19, 25) and np.allclose(resized, 80.0)  # MATLAB: ceil(size * scale), weights sum 1
     ramp = np.tile(np.arange(64, dtype=np.float64), (8, 1))
     assert np.allclose(matlab_imresize(ramp, 0.5)[:, 8:24], np.arange(16, 48, 2) + 0.5)  # interior of a ramp
-    try:
-        params = assets.niqe_pristine_params()
-    except assets.AssetsMissingError:
-        return
-    np.testing.assert_allclose(window, params["gaussian_window"], atol=1e-7)
+
+
+def test_niqe_asset_window_is_the_matlab_gaussian():
+    _assets_or_skip("niqe/niqe_pris_params.npz")
+    params = assets.niqe_pristine_params()
+    np.testing.assert_allclose(matlab_gaussian_window(7, 7 / 6), params["gaussian_window"], atol=1e-7)
 
 
 def test_niqe_of_a_flat_image_is_nan_with_a_warning():
+    _assets_or_skip("niqe/niqe_pris_params.npz")
     flat = torch.full((3, 192, 192), 0.5)
     with pytest.warns(RuntimeWarning, match="undefined"):
         assert math.isnan(create_metric("niqe")(flat))

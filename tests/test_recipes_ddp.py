@@ -41,6 +41,7 @@ def _written(folder: Path, rank: int) -> set[str]:
     return set(path.read_text().split()) if path.is_file() else set()
 
 
+@pytest.mark.slow
 def test_recipes_cli_trains_llflow_with_two_gloo_processes(tmp_path):
     """LLFlow leaves parameters without gradients: its config's ``find_unused_parameters`` lets step 2 run."""
     runs, writes, hook = tmp_path / "runs", tmp_path / "writes", tmp_path / "hook"

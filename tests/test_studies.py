@@ -25,6 +25,7 @@ def test_main_paired_set_falls_back_to_the_embedded_set(embedded_profile):
     assert main_paired_set(embedded_profile) == "synthetic"
 
 
+@pytest.mark.slow
 def test_ablation_study_equal_budgets_and_one_row_per_variant(embedded_profile, tmp_path):
     study = ablation_study("frlie", embedded_profile, tmp_path / "runs", [None, "wo_fr"],
                            training_data(embedded_profile), metrics=["psnr"])
@@ -38,6 +39,7 @@ def test_ablation_study_equal_budgets_and_one_row_per_variant(embedded_profile, 
     assert set(study.scores["dataset"]) == {"synthetic"}
 
 
+@pytest.mark.slow
 def test_at_full_budget_the_reference_is_the_main_run_under_its_own_label(embedded_profile, tmp_path):
     profile = {**embedded_profile, "train": {**embedded_profile["train"], "ablation_budget_scale": 1.0}}
     study = ablation_study("frlie", profile, tmp_path / "runs", [None], training_data(profile), metrics=["psnr"])
@@ -52,6 +54,7 @@ def test_replica_seeds_are_the_profile_seeds_except_the_main_one():
     assert replica_seeds({"seed": 1, "train": {"seeds": [0, 1, 0, 3]}}) == [0, 3]
 
 
+@pytest.mark.slow
 def test_seed_replicas_resume_and_give_a_mean_and_std_over_seeds(embedded_profile, tmp_path):
     profile = {**embedded_profile, "train": {**embedded_profile["train"], "seeds": [0, 1]},
                "data": {**embedded_profile["data"], "eval_paired": ["synthetic"], "eval_unpaired": []}}

@@ -13,13 +13,12 @@ from data_prep.synthetic import (PHOTO_SCENES, TEST_SCENES, LowLightModel, build
                                  linear_to_srgb, source_photos, srgb_to_linear, synthetic_root)
 from data_prep.validate import check_dataset, list_pairs
 from llie_core.provenance import sha256_file
-
-TINY = {"seed": 0, "variants_per_photo": 1, "max_side": 64}
+from tests.helpers import TINY_SYNTHETIC
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    return build_synthetic(tmp_path_factory.mktemp("cache_a"), **TINY)
+    return build_synthetic(tmp_path_factory.mktemp("cache_a"), **TINY_SYNTHETIC)
 
 
 def _files(root):
@@ -27,10 +26,10 @@ def _files(root):
 
 
 def test_same_seed_gives_identical_bytes_and_other_seed_differs(built, tmp_path):
-    again = build_synthetic(tmp_path / "cache_b", **TINY)
+    again = build_synthetic(tmp_path / "cache_b", **TINY_SYNTHETIC)
     assert again.name == built.name
     assert _files(again) == _files(built)
-    other = build_synthetic(tmp_path / "cache_b", **{**TINY, "seed": 1})
+    other = build_synthetic(tmp_path / "cache_b", **{**TINY_SYNTHETIC, "seed": 1})
     assert other.name != built.name
     low = "train/low/astronaut_00.png"
     assert (other / low).read_bytes() != (built / low).read_bytes()
@@ -39,7 +38,7 @@ def test_same_seed_gives_identical_bytes_and_other_seed_differs(built, tmp_path)
 
 def test_a_built_set_is_reused_and_no_temporary_folder_remains(built):
     stamp = (built / "params.json").stat().st_mtime_ns
-    assert build_synthetic(built.parent.parent, **TINY) == built
+    assert build_synthetic(built.parent.parent, **TINY_SYNTHETIC) == built
     assert (built / "params.json").stat().st_mtime_ns == stamp
     assert [p.name for p in built.parent.iterdir() if p.name.startswith(".")] == []
 
@@ -62,14 +61,14 @@ def test_params_json_is_complete(built):
                 "images", "files", "format_version", "degradation"):
         assert key in params, key
     assert params["model"] == json.loads(json.dumps(LowLightModel().__dict__))
-    assert len(params["images"]) == len(PHOTO_SCENES) * TINY["variants_per_photo"]
+    assert len(params["images"]) == len(PHOTO_SCENES) * TINY_SYNTHETIC["variants_per_photo"]
     for image in params["images"]:
         assert {"exposure", "gamma", "color_gain", "full_well", "read_noise", "name", "split", "source"} <= set(image)
     on_disk = {p.relative_to(built).as_posix() for p in built.rglob("*.png")}
     assert set(params["files"]) == on_disk and len(on_disk) == 2 * len(params["images"])
     for rel, digest in params["files"].items():
         assert sha256_file(built / rel) == digest
-    assert all(max(s["shape"][:2]) <= TINY["max_side"] for s in params["photo_sources"].values())
+    assert all(max(s["shape"][:2]) <= TINY_SYNTHETIC["max_side"] for s in params["photo_sources"].values())
 
 
 def test_built_set_passes_the_layout_check(built):
@@ -79,7 +78,7 @@ def test_built_set_passes_the_layout_check(built):
 
 def test_synthetic_root_follows_the_profile_settings(built, monkeypatch):
     monkeypatch.setenv("LLIE_CACHE_DIR", str(built.parent.parent))
-    assert synthetic_root({"seed": 5, "data": {"synthetic": TINY}}) == built
+    assert synthetic_root({"seed": 5, "data": {"synthetic": TINY_SYNTHETIC}}) == built
     status = check_dataset("synthetic", None, "test")[0]  # no root: the newest build in the cache
     assert status.state == "found" and status.root is not None
 
@@ -162,6 +161,6 @@ def test_source_photos_are_the_shipped_colour_photos():
 
 def test_high_images_are_the_resized_clean_photos(built):
     high = read_image(built / "test/high/chelsea_00.png")
-    assert max(high.shape[1:]) == TINY["max_side"]
+    assert max(high.shape[1:]) == TINY_SYNTHETIC["max_side"]
     low = read_image(built / "test/low/chelsea_00.png")
     assert low.shape == high.shape and low.mean() < 0.5 * high.mean()

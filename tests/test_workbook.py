@@ -2,13 +2,27 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
+import pandas as pd
 import pytest
 
+from data_prep.synthetic import synthetic_root
+from data_prep.testing import write_fake_pairs
 from llie_core import workbook
+from llie_core.artifacts import missing_outputs, unregistered_outputs
+from llie_core.baselines import BASELINES
+from llie_core.eval_suite import PAIRED_METRICS, UNPAIRED_METRICS
+from llie_core.profiles import load_profile
+from llie_core.provenance import checksum_files
+from tests.helpers import TINY_SYNTHETIC
 
 
 def _write_notebook(path: Path, *sources: str) -> None:
@@ -94,14 +108,13 @@ def _run_data_prep(tmp_path: Path, repo_root: Path, data_root: Path | None) -> P
 
 
 @pytest.mark.notebook
+@pytest.mark.slow
 def test_data_prep_notebook_on_the_embedded_set(tmp_path, repo_root, monkeypatch):
     monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
     out = _run_data_prep(tmp_path, repo_root, None)
     for rel in ("tables/data_inventory.csv", "tables/data_inventory.md", "figures/data_samples.png",
                 "figures/data_histograms.png", "notebooks/00_data_prep.ipynb", "manifest.json"):
         assert (out / rel).is_file(), rel
-    import pandas as pd
-
     inv = pd.read_csv(out / "tables/data_inventory.csv")
     assert set(inv.loc[inv["name"] == "lol_v1", "state"]) == {"missing"}
     assert "found" in set(inv.loc[inv["name"] == "synthetic", "state"])
@@ -110,10 +123,9 @@ def test_data_prep_notebook_on_the_embedded_set(tmp_path, repo_root, monkeypatch
 
 
 @pytest.mark.notebook
+@pytest.mark.slow
 def test_data_prep_notebook_on_the_shared_data(tmp_path, repo_root, real_data_root, monkeypatch):
     out = _run_data_prep(tmp_path, repo_root, real_data_root)
-    import pandas as pd
-
     inv = pd.read_csv(out / "tables/data_inventory.csv")
     lol_test = inv[(inv["name"] == "lol_v1") & (inv["split"] == "test")]
     assert list(lol_test["state"]) == ["found"] and list(lol_test["n_items"]) == [15]
@@ -136,16 +148,108 @@ def test_whole_smoke_workbook_runs_end_to_end(tmp_path, repo_root, real_data_roo
     for nb in names:
         assert (out / "notebooks" / f"{nb}.ipynb").is_file()
     assert (out / "tables" / "baselines.csv").is_file() and (out / "tables" / "frlie_table1.csv").is_file()
-    from llie_core.artifacts import missing_outputs, unregistered_outputs
-
     assert missing_outputs(out, "smoke") == []  # every registered table and figure of the smoke profile
     assert unregistered_outputs(out) == []
+    check_smoke_baselines(pd.read_csv(out / "tables" / "baselines.csv"))
+
+
+# ------------------------------------------------------------------- smoke baselines table (content, not existence)
+# PSNR (dB, 8-bit outputs, mean over the smoke crops: max 3 images per set, centre crop <= 256 px) of the
+# deterministic baselines on the CI data (LLIE_DATA_ROOT=../shared/data) and the embedded synthetic set (seed 0).
+# Measured with llie_core.eval_suite.score_baselines(load_profile("smoke", data_root=...)) and by the workbook run.
+SMOKE_BASELINE_PSNR = {
+    ("input", "lol_v1"): 11.0884, ("input", "fivek"): 15.0902, ("input", "synthetic"): 12.4362,
+    ("he", "lol_v1"): 16.4320, ("he", "fivek"): 17.6474, ("he", "synthetic"): 14.9361,
+    ("clahe", "lol_v1"): 15.5924, ("clahe", "fivek"): 17.0932, ("clahe", "synthetic"): 18.4620,
+    ("lime", "lol_v1"): 16.6244, ("lime", "fivek"): 13.6657, ("lime", "synthetic"): 14.3731,
+    ("zero_dce", "lol_v1"): 20.1202, ("zero_dce", "fivek"): 16.7261, ("zero_dce", "synthetic"): 17.5244,
+}
+PSNR_TOL = 1e-3
+# Test sets of the smoke profile that are not in ../shared/data: their rows say "not run" for every method.
+ABSENT_IN_CI = {
+    "mef": "none of the accepted layouts exists",   # MEF database, not redistributed with the CI data
+    "npe": "none of the accepted layouts exists",   # NPE: no stable source, not in the CI data
+    "vv": "none of the accepted layouts exists",    # VV (Vonikakis), not in the CI data
+}
+# Closed ranges every value of an "ok" row must fall in. NIQE/BRISQUE have no fixed bound: finite is required (a
+# NaN would mean the NR metric failed on an image; no NaN is expected on the smoke crops).
+METRIC_RANGES = {
+    "psnr": (0.0, 100.0), "psnr_gtmean": (0.0, 100.0),
+    "ssim": (-1.0, 1.0), "ssim_gray": (-1.0, 1.0), "ssim_gtmean": (-1.0, 1.0),
+    "lpips_alex": (0.0, math.inf), "lpips_alex_gtmean": (0.0, math.inf),
+    "niqe": (-math.inf, math.inf), "brisque": (-math.inf, math.inf),
+}
+
+
+def check_smoke_baselines(table: pd.DataFrame) -> None:
+    """The smoke ``baselines.csv``: every method x test set of the profile has a row; only the sets of
+    :data:`ABSENT_IN_CI` are "not run" (with their reason); pinned PSNRs; every score finite and in range
+    (paired rows: all of PAIRED_METRICS; unpaired rows: NIQE and BRISQUE, paired columns empty)."""
+    profile = load_profile("smoke")["data"]
+    sets = {**{d: "paired" for d in profile["eval_paired"]}, **{d: "unpaired" for d in profile["eval_unpaired"]}}
+    assert sorted(zip(table["method"], table["dataset"])) == sorted((m, d) for m in BASELINES for d in sets)
+    assert dict(zip(table["dataset"], table["kind"])) == sets
+    rows = table.set_index(["method", "dataset"])
+    not_run = rows[rows["status"] != "ok"]
+    unexpected = not_run[~not_run.index.get_level_values("dataset").isin(list(ABSENT_IN_CI))]
+    assert unexpected.empty, f"unexpected 'not run' rows:\n{unexpected['status'].to_string()}"
+    for (method, dataset), status in not_run["status"].items():
+        assert status.startswith("not run: ") and ABSENT_IN_CI[dataset] in status, (method, dataset, status)
+        assert rows.loc[(method, dataset), "images"] == 0
+    ok = rows[rows["status"] == "ok"]
+    assert (ok["images"] > 0).all()
+    for key, psnr in SMOKE_BASELINE_PSNR.items():
+        assert rows.loc[key, "status"] == "ok", key
+        assert rows.loc[key, "psnr"] == pytest.approx(psnr, abs=PSNR_TOL), key
+    for kind, metrics in (("paired", PAIRED_METRICS), ("unpaired", UNPAIRED_METRICS)):
+        scored = ok[ok["kind"] == kind]
+        assert not scored.empty, kind
+        for metric in metrics:
+            low, high = METRIC_RANGES[metric]
+            values = scored[metric]
+            assert np.isfinite(values).all(), f"{kind} {metric}: non-finite {values[~np.isfinite(values)].to_dict()}"
+            assert values.between(low, high).all(), f"{kind} {metric} outside [{low}, {high}]: {values.to_dict()}"
+        if kind == "unpaired":
+            assert scored[[m for m in PAIRED_METRICS if m not in UNPAIRED_METRICS]].isna().all().all()
+
+
+def _smoke_table() -> pd.DataFrame:
+    """A synthetic baselines table that satisfies :func:`check_smoke_baselines` (pinned PSNRs, in-range values)."""
+    profile = load_profile("smoke")["data"]
+    rows = []
+    for method in BASELINES:
+        for kind in ("paired", "unpaired"):
+            for dataset in profile[f"eval_{kind}"]:
+                row = {"method": method, "dataset": dataset, "kind": kind, "images": 3, "status": "ok"}
+                if dataset in ABSENT_IN_CI:
+                    row.update(images=0, status=f"not run: {dataset}/test: {ABSENT_IN_CI[dataset]} under /data")
+                elif kind == "paired":
+                    row.update({m: 0.5 for m in PAIRED_METRICS}, psnr=SMOKE_BASELINE_PSNR[(method, dataset)])
+                else:
+                    row.update({m: 0.5 for m in UNPAIRED_METRICS})
+                rows.append(row)
+    return pd.DataFrame(rows, columns=["method", "dataset", "kind", "images", "status", *PAIRED_METRICS])
+
+
+@pytest.mark.parametrize("method, dataset, column, value, message", [
+    ("he", "lol_v1", "psnr", SMOKE_BASELINE_PSNR[("he", "lol_v1")] + 0.01, "'he', 'lol_v1'"),  # 0.01 dB off
+    ("lime", "fivek", "ssim", 1.2, "paired ssim outside"),
+    ("input", "fivek", "lpips_alex", -0.1, "paired lpips_alex outside"),
+    ("clahe", "dicm", "niqe", np.nan, "unpaired niqe: non-finite"),
+    ("zero_dce", "dicm", "status", "not run: weights absent", "unexpected 'not run' rows"),
+    ("he", "mef", "status", "not run: crashed", "crashed"),                           # absent set, wrong reason
+])
+def test_smoke_baselines_check_rejects_wrong_content(method, dataset, column, value, message):
+    """The content checks of the end-to-end test can fail: each corruption of a table that passes is rejected."""
+    check_smoke_baselines(_smoke_table())
+    table = _smoke_table()
+    table.loc[(table["method"] == method) & (table["dataset"] == dataset), column] = value
+    with pytest.raises(AssertionError, match=re.escape(message)):
+        check_smoke_baselines(table)
 
 
 def test_a_kernel_of_another_interpreter_is_not_used(tmp_path, monkeypatch, capsys):
     """A stale ``llie-workbook`` spec (left by another checkout) would run another copy of the code."""
-    import sys
-
     kernels = tmp_path / "kernels"
     spec_dir = kernels / workbook.KERNEL_NAME
     spec_dir.mkdir(parents=True)
@@ -162,45 +266,35 @@ def test_a_kernel_of_another_interpreter_is_not_used(tmp_path, monkeypatch, caps
 
 
 # ------------------------------------------------------------------------------------- provenance (no papermill)
-TINY_SYNTHETIC = {"data": {"synthetic": {"seed": 0, "variants_per_photo": 1, "max_side": 64}}}
+TINY_SYNTHETIC_PROFILE = {"data": {"synthetic": TINY_SYNTHETIC}}
 
 
 def _synthetic_fingerprints(profile: dict) -> dict[str, str]:
     """Fingerprints of the embedded build's files, computed from the folder itself."""
-    from data_prep.synthetic import synthetic_root
-    from llie_core.provenance import checksum_files
-
     build = synthetic_root(profile)
     return {f"synthetic/{split}": checksum_files((build / split).rglob("*.png")) for split in ("train", "test")}
 
 
 @pytest.mark.parametrize("name", ["smoke", "quick", "paper"])
 def test_data_checksums_include_the_embedded_set_without_a_data_root(name, monkeypatch):
-    from llie_core.profiles import load_profile
-
     monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
-    cfg = load_profile(name, overrides=TINY_SYNTHETIC)
+    cfg = load_profile(name, overrides=TINY_SYNTHETIC_PROFILE)
     assert cfg["data"]["root"] is None
     assert workbook.data_checksums(cfg) == _synthetic_fingerprints(cfg)  # paper: the training fallback
 
 
 def test_data_checksums_with_a_data_root_add_the_embedded_set_only_when_used(tmp_path, monkeypatch):
-    from data_prep.testing import write_fake_pairs
-    from llie_core.profiles import load_profile
-
     write_fake_pairs(tmp_path, "LOLv1/our485/low", "LOLv1/our485/high", ["1.png", "2.png"])
     write_fake_pairs(tmp_path, "LOLv1/eval15/low", "LOLv1/eval15/high", ["3.png"])
-    smoke = load_profile("smoke", overrides=TINY_SYNTHETIC, data_root=str(tmp_path))
+    smoke = load_profile("smoke", overrides=TINY_SYNTHETIC_PROFILE, data_root=str(tmp_path))
     sums = workbook.data_checksums(smoke)
     assert set(sums) == {"lol_v1/train", "lol_v1/test", "synthetic/train", "synthetic/test"}
     assert {k: v for k, v in sums.items() if k.startswith("synthetic/")} == _synthetic_fingerprints(smoke)
-    paper = load_profile("paper", overrides=TINY_SYNTHETIC, data_root=str(tmp_path))
+    paper = load_profile("paper", overrides=TINY_SYNTHETIC_PROFILE, data_root=str(tmp_path))
     assert set(workbook.data_checksums(paper)) == {"lol_v1/train", "lol_v1/test"}  # LOL present: no fallback
 
 
 def _git(repo: Path, *args: str) -> str:
-    import subprocess
-
     cmd = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args]
     return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
 
