@@ -25,7 +25,7 @@ kernel: install
 	@echo "Jupyter kernel '$(KERNEL)' -> $(PY)"
 
 assets: install
-	$(PY) -m llie_core.assets setup
+	$(PY) -m llie_core.core.assets setup
 
 check-env: install
 	$(PY) -m pip check

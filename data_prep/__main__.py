@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from llie_core import paths
+from llie_core.core import paths
 
-from .registry import DatasetSpec
+from data_prep.catalogue import DatasetSpec
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _build_synthetic(args: argparse.Namespace) -> int:
-    from llie_core.profiles import load_profile
+    from llie_core.core.profiles import load_profile
 
     from .synthetic import synthetic_root
 
@@ -56,7 +56,7 @@ def _explain_manual(spec: DatasetSpec) -> None:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from .registry import get_spec
+    from data_prep.catalogue import get_spec
 
     try:
         spec = get_spec(args.name)

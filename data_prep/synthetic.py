@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from llie_core import paths, provenance
+from llie_core.core import paths
+from llie_core.core import provenance
 
 from .image_io import encode_png
 

@@ -18,7 +18,7 @@ import pandas as pd
 from natsort import natsorted
 
 from .image_io import ImageReadError, image_size, read_image
-from .registry import DATASETS, HIGH_PREFIXES, IMAGE_EXTENSIONS, LOW_PREFIXES, DatasetSpec, FolderLayout, get_spec
+from data_prep.catalogue import DATASETS, HIGH_PREFIXES, IMAGE_EXTENSIONS, LOW_PREFIXES, DatasetSpec, FolderLayout, get_spec
 
 IGNORED_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 MAX_LISTED = 12

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from llie_core import assets
+from llie_core.core import assets
 from tests.helpers import in_ci, skip_or_fail
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """Under CI, a skip raised while handling :class:`llie_core.assets.AssetsMissingError` (``except
+    """Under CI, a skip raised while handling :class:`llie_core.core.assets.AssetsMissingError` (``except
     AssetsMissingError: pytest.skip(...)`` in a test module that does not use ``require_assets``) is a failure."""
     outcome = yield
     report = outcome.get_result()
@@ -57,7 +57,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if isinstance(call.excinfo.value.__context__, assets.AssetsMissingError):
         report.outcome = "failed"
         report.longrepr = (f"{call.excinfo.value.msg} [CI is set: missing offline assets fail instead of "
-                           "skipping; run `python -m llie_core.assets setup`]")
+                           "skipping; run `python -m llie_core.core.assets setup`]")
 
 
 @pytest.fixture(scope="session")

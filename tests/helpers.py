@@ -21,10 +21,10 @@ import pytest
 import torch
 import yaml
 
-from llie_core import assets
+from llie_core.core import assets
 from llie_core.losses import import_loss_modules
 from llie_core.losses.registry import LOSSES
-from llie_core.profiles import deep_merge
+from llie_core.core.profiles import deep_merge
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ROOT = REPO_ROOT / "llie_core" / "configs"
@@ -46,7 +46,7 @@ def skip_or_fail(reason: str) -> NoReturn:
 
 def require_assets(*relpaths: str) -> None:
     """Skip (fail under CI) unless every offline metric asset ``relpaths`` (e.g. ``lpips/alex_backbone.pth``)
-    is installed; the message names ``python -m llie_core.assets setup``."""
+    is installed; the message names ``python -m llie_core.core.assets setup``."""
     for relpath in relpaths:
         try:
             assets.require(relpath)

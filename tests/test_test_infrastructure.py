@@ -14,7 +14,7 @@ pytest_plugins = ["pytester"]
 INNER_TESTS = '''
 import pytest
 
-from llie_core import assets
+from llie_core.core import assets
 from tests.helpers import require_assets
 
 
@@ -75,7 +75,7 @@ def test_missing_shared_folder_and_assets_skip_without_ci(inner, monkeypatch):
     result = inner.runpytest_inprocess("-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(passed=1, skipped=5)
     result.stdout.fnmatch_lines(["*../shared is not present: set LLIE_DATA_ROOT=../shared/data*",
-                                 "*python -m llie_core.assets setup*"])
+                                 "*python -m llie_core.core.assets setup*"])
 
 
 @pytest.mark.parametrize("ci", ["true", "1"])

@@ -35,8 +35,8 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from ..evaluation import MEAN_ROW, Enhancer, as_enhancer
-from ..losses.covariance_correction import hv_covariance, hv_second_moment
+from llie_core.evaluation.loop import MEAN_ROW, Enhancer, as_enhancer
+from llie_core.losses.covariance_correction import hv_covariance, hv_second_moment
 
 LOW_COVARIANCE = 0.01
 HV_STATISTICS = ("cov", "corr", "moment")
@@ -45,7 +45,7 @@ HV_STATISTICS = ("cov", "corr", "moment")
 # ------------------------------------------------------------------------------------------------ test-time options
 def option_label(label: str, tag: str) -> str:
     """A run label with one more tag: ``iclr`` -> ``iclr[gate1.3]``, ``iclr[wo_mafm]`` -> ``iclr[wo_mafm,gate1.3]``
-    (extra tags keep these rows out of the main-run and ablation picks of ``llie_core.paper_tables``)."""
+    (extra tags keep these rows out of the main-run and ablation picks of ``llie_core.report.compare``)."""
     if label.endswith("]"):
         return f"{label[:-1]},{tag}]"
     return f"{label}[{tag}]"
@@ -54,7 +54,7 @@ def option_label(label: str, tag: str) -> str:
 class SharedHVIPass:
     """One network pass per test image, several RGB read-outs (official test-time options on / off).
 
-    ``enhancer(name, **options)`` gives an :class:`~llie_core.evaluation.Enhancer` whose output equals
+    ``enhancer(name, **options)`` gives an :class:`~llie_core.evaluation.loop.Enhancer` whose output equals
     ``model(low, **options)``; the enhanced HVI of the last ``max_items`` distinct inputs is cached (keyed by the
     input's bytes), so scoring the same test set with several option settings runs the network once per image.
     """
@@ -110,11 +110,11 @@ def options_tag(options: Mapping[str, float]) -> str:
 def evaluate_with_test_options(run: Any, profile: Mapping[str, Any], paired: Sequence[str], unpaired: Sequence[str],
                                test_options: Mapping[str, Mapping[str, float]], metrics: Sequence[str] | None = None
                                ) -> pd.DataFrame:
-    """``evaluate_suite`` rows of a trained HVI network (``run``: a :class:`~llie_core.recipes.MethodRun`) on every
+    """``evaluate_suite`` rows of a trained HVI network (``run``: a :class:`~llie_core.training.recipes.MethodRun`) on every
     set, plus, for each ``{dataset: options}`` of ``test_options`` with options, rows named
     ``option_label(run.label, options_tag(options))`` scored right after the plain rows of that set, from the same
     network pass. Scores go to ``run.scores_dir`` (keyed by the weights)."""
-    from ..eval_suite import PAIRED_METRICS, evaluate_suite
+    from llie_core.evaluation.suite import PAIRED_METRICS, evaluate_suite
 
     shared = SharedHVIPass(run.model)
     pad = int(run.config["model"].get("pad_multiple", 8) or 8)
@@ -169,7 +169,7 @@ def image_hv_statistics(dataset: Any, transform: nn.Module, images: Sequence[str
 
 # ------------------------------------------------------------------------------------------------ gains
 def per_image_scores(csv_path: str | os.PathLike) -> pd.DataFrame:
-    """The image rows of a per-image score CSV written by :func:`llie_core.evaluation.evaluate` (no mean row)."""
+    """The image rows of a per-image score CSV written by :func:`llie_core.evaluation.loop.evaluate` (no mean row)."""
     frame = pd.read_csv(csv_path, dtype={"image": str})
     return frame[frame["image"] != MEAN_ROW].reset_index(drop=True)
 
@@ -279,7 +279,7 @@ def result_rows(measured: pd.DataFrame, labels: Mapping[str, Mapping[str, Any]],
 def reported_long(paper: str, table: str, datasets: Sequence[str], metrics: Sequence[str],
                   methods: Sequence[str] | None = None) -> pd.DataFrame:
     """The ledger rows of one table as ``method, dataset, source, status, <metrics>`` (status 'reported')."""
-    from ..ledger import load_reported
+    from llie_core.report.ledger import load_reported
 
     frame = load_reported(paper, table)
     frame = frame[frame["dataset"].isin(datasets) & frame["metric"].isin(metrics)]
@@ -302,9 +302,9 @@ def complexity_rows(configs: Mapping[str, Mapping[str, Any]],
     """Per model config (``{name: {type: ..., ...}}``): exact parameter count, ``params_m`` (M = 2^20, the papers'
     unit), the count of an official state-dict listing when given, and FLOPs / MACs at ``sizes``. Built on the
     meta device: nothing is allocated or computed (1 MAC = 2 FLOPs, torch's FlopCounterMode)."""
-    from ..complexity import count_flops, count_parameters
-    from ..models import build_model
-    from ..models.cidnet import official_keys
+    from llie_core.evaluation.complexity import count_flops, count_parameters
+    from llie_core.models import build_model
+    from llie_core.models.cidnet import official_keys
 
     rows = []
     for name, config in configs.items():

@@ -10,7 +10,7 @@
   :func:`lpips_heatmaps`, :func:`heatmap_figure`; the network is the offline LPIPS of
   :func:`llie_core.metrics.lpips_metric.build_lpips` with ``spatial=True``.
 * Table VII (parameters, FLOPs, FPS): :func:`implemented_models`, :func:`complexity_table` (one
-  :func:`llie_core.complexity.complexity_row` per model, built one at a time) and :func:`table7`.
+  :func:`llie_core.evaluation.complexity.complexity_row` per model, built one at a time) and :func:`table7`.
 * Tables VIII-IX (phone video frames, saliency detection): the data and the saliency model are not available; the
   saliency pipeline's first step, enhancing the given images and saving them, is :func:`enhance_images`.
 * Paper tables next to reproduced rows, with "not run" rows for absent data: :func:`paper_table`.
@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from llie_core.reporting import short_status
+from llie_core.report.method_tables import short_status
 
 CHANNELS = ("R", "G", "B")
 CHANNEL_COLOURS = ("tab:red", "tab:green", "tab:blue")
@@ -154,7 +154,7 @@ def residual_map(output: Tensor, reference: Tensor, gain: float = 4.0) -> Tensor
 
 def with_residuals(columns: Mapping[str, Sequence[Tensor]], labels: Sequence[str], gain: float = 4.0
                    ) -> dict[str, list[Tensor]]:
-    """``columns`` (from :func:`llie_core.figures.enhance_examples`, with a ``reference`` column) plus one
+    """``columns`` (from :func:`llie_core.report.figures.enhance_examples`, with a ``reference`` column) plus one
     ``|err| x<gain> <label>`` column per label."""
     if REFERENCE not in columns:
         raise KeyError("residual maps need a 'reference' column (a paired dataset)")
@@ -166,7 +166,7 @@ def with_residuals(columns: Mapping[str, Sequence[Tensor]], labels: Sequence[str
 
 
 def add_captions(fig: plt.Figure, captions: Sequence[Sequence[str]]) -> plt.Figure:
-    """Write ``captions[row][col]`` under the panels of a grid made by :func:`llie_core.figures.image_grid`
+    """Write ``captions[row][col]`` under the panels of a grid made by :func:`llie_core.report.figures.image_grid`
     (its axes are in row-major order). Empty strings are skipped."""
     cols = max((len(r) for r in captions), default=0)
     axes = fig.axes
@@ -229,7 +229,7 @@ def heatmap_figure(inputs: Sequence[Tensor], maps: Mapping[str, Sequence[Tensor]
                    cmap: str = "inferno") -> plt.Figure:
     """Fig. 15 layout: the low image, then one heatmap per entry of ``maps`` (one colour scale per row; the mean
     LPIPS in each title). Brighter = larger perceptual difference from the reference."""
-    from llie_core.figures import to_hwc
+    from llie_core.report.figures import to_hwc
 
     names = list(maps)
     fig, axes = plt.subplots(len(inputs), 1 + len(names), figsize=(2.8 * (1 + len(names)), 2.2 * len(inputs)),
@@ -254,9 +254,9 @@ def implemented_models(profile: str = "paper", extra: Mapping[str, Callable[[], 
     """``{method: factory}`` building each configured method's model for ``profile`` (``llie_core/configs``),
     plus the released Zero-DCE network (the learned classical baseline) and ``extra``. Factories, so that one
     model at a time is in memory."""
-    from llie_core.baselines.zero_dce import ZeroDCE
+    from llie_core.evaluation.baselines.zero_dce import ZeroDCE
     from llie_core.models import build_model
-    from llie_core.recipes import available_methods, load_method_config
+    from llie_core.training.recipes import available_methods, load_method_config
 
     def factory(method: str) -> Callable[[], nn.Module]:
         return lambda: build_model(dict(load_method_config(method, profile)["model"]))
@@ -269,9 +269,9 @@ def implemented_models(profile: str = "paper", extra: Mapping[str, Callable[[], 
 
 def complexity_table(models: Mapping[str, Callable[[], nn.Module] | nn.Module], input_size: Sequence[int],
                      warmup: int = 1, runs: int = 3, latency: bool = True) -> pd.DataFrame:
-    """One :func:`llie_core.complexity.complexity_row` per model (built, measured, freed in turn), plus the
+    """One :func:`llie_core.evaluation.complexity.complexity_row` per model (built, measured, freed in turn), plus the
     seconds the row took. The FLOP count runs one forward first, so it also warms the model up."""
-    from llie_core.complexity import complexity_row
+    from llie_core.evaluation.complexity import complexity_row
 
     rows = []
     for name, model_or_factory in models.items():
@@ -292,7 +292,7 @@ def stage_breakdown(model: nn.Module, input_size: Sequence[int], stages: Sequenc
     model, from one no-grad forward at ``input_size``: ``part, params, params_M, GFLOPs, share_of_flops``."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from llie_core.complexity import count_parameters
+    from llie_core.evaluation.complexity import count_parameters
 
     was_training = model.training
     model.eval()
@@ -384,7 +384,7 @@ def paper_table(measured: pd.DataFrame, table: str, datasets: Mapping[str, str],
     score gets one ``not run: <reason>`` row per method: the reason from ``measured``, else ``missing[dataset]``,
     else "no scores".
     """
-    from llie_core.reporting import reported_rows
+    from llie_core.report.method_tables import reported_rows
 
     frames = []
     for ledger_set, measured_set in datasets.items():

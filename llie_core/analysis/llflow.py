@@ -116,7 +116,7 @@ def sampling_figure(sweep: pd.DataFrame, strip: Sequence[Tensor], strip_shifts: 
     per-pixel spread of the draws), above the decodes of one image at ``strip_shifts``."""
     import matplotlib.pyplot as plt
 
-    from llie_core.figures import to_hwc
+    from llie_core.report.figures import to_hwc
 
     fig = plt.figure(figsize=(max(9.0, 2.0 * len(strip)), 6.6), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1.0])
@@ -148,7 +148,7 @@ def released_enhancer(run: Any) -> Any:
     """A trained LLFlow run as an enhancer that leaves the padding to the model: :meth:`LLFlow.sample` equalises
     the histogram of the unpadded image and then reflect-pads to ``pad_multiple`` (released ``test.py``), while
     ``run.enhancer()`` pads first (the equalisation then also sees the reflected border)."""
-    from llie_core.evaluation import as_enhancer
+    from llie_core.evaluation.loop import as_enhancer
 
     return as_enhancer(run.model, run.label, pad_multiple=1)
 
@@ -214,8 +214,8 @@ def protocol_grid(enhancer: Any, profile: Mapping[str, Any], out_dir: str | os.P
     the document's figure for this method, :data:`RELEASED_PROTOCOL` for LLFlow, :data:`COMPETITOR_PROTOCOL`
     for the competitors' rows).
     """
-    from llie_core.eval_suite import paired_test_set, tile_config
-    from llie_core.evaluation import evaluate
+    from llie_core.evaluation.suite import paired_test_set, tile_config
+    from llie_core.evaluation.loop import evaluate
 
     metrics = protocol_metrics()
     test = paired_test_set(dataset, profile, enhancer.pad_multiple)
@@ -257,8 +257,8 @@ def intra_dataset_run(method: str, profile: Mapping[str, Any], runs_dir: str | o
                       dataset: str = "ve_lol") -> Any:
     """Train ``method`` on ``dataset``'s train split (profile budget, run tag ``<dataset>_intra``) when its train
     and test splits are present; otherwise the string ``'not run: <reason>'``."""
-    from llie_core.profiles import deep_merge
-    from llie_core.recipes import train_method, training_data
+    from llie_core.core.profiles import deep_merge
+    from llie_core.training.recipes import train_method, training_data
 
     reason = missing_split(dataset, profile, "train") or missing_split(dataset, profile, "test")
     if reason:
@@ -281,8 +281,8 @@ def lol_table(grid: pd.DataFrame, profile_name: str, names: Mapping[str, str] | 
     ``reported (llflow methods.md §5.6)``); then ``grid`` (:func:`protocol_grid` rows of any enhancers, on
     ``dataset``) as ``reproduced (<profile>)``, methods renamed by ``names``.
     """
-    from llie_core.ledger import load_reported
-    from llie_core.reporting import reported_rows
+    from llie_core.report.ledger import load_reported
+    from llie_core.report.method_tables import reported_rows
 
     document = reported_rows("llflow", "LOL table", "lol_v1", ["psnr", "ssim", "lpips"])
     document = document.assign(dataset="lol_v1", gt_mean="unspecified", ssim_convention="unspecified",
@@ -303,10 +303,10 @@ def lol_table(grid: pd.DataFrame, profile_name: str, names: Mapping[str, str] | 
 
 def velol_table(table: str, scores: pd.DataFrame, profile_name: str, method: str = "LLFlow") -> pd.DataFrame:
     """A VE-LOL table of the document (``'VE-LOL cross'`` / ``'VE-LOL intra'``): its reported rows, then one row
-    per ``scores`` row (:func:`~llie_core.eval_suite.evaluate_suite` rows of ``ve_lol``, or a row whose
+    per ``scores`` row (:func:`~llie_core.evaluation.suite.evaluate_suite` rows of ``ve_lol``, or a row whose
     ``status`` is ``'not run: <reason>'``). Columns ``method, dataset, source, status, images, psnr, ssim,
     ssim_gray, lpips`` (reproduced ``ssim`` = MATLAB RGB SSIM, ``lpips`` = LPIPS-alex, no GT-mean)."""
-    from llie_core.reporting import reported_rows
+    from llie_core.report.method_tables import reported_rows
 
     reported = reported_rows("llflow", table, "ve_lol", ["psnr", "ssim", "lpips"])
     reported = reported.assign(dataset="ve_lol", status="reported (protocol unspecified)", images=float("nan"),

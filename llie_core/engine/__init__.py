@@ -2,15 +2,15 @@
 
 Entry points: :func:`train` (in-process), ``python -m llie_core.engine.launch`` (torchrun / multi-GPU).
 """
-from .checkpoint import load_checkpoint, save_checkpoint
-from .config import EngineConfig, OptimConfig, SchedulerConfig, TrainSettings, load_config
-from .distributed import DistContext, cleanup_distributed, current_context, init_distributed
-from .ema import build_ema
-from .optim import build_optimizer, build_scheduler, lr_factor
-from .sampler import ResumableSampler
-from .seed import deterministic_mode, rng_state, seed_everything, set_rng_state
-from .task import TASKS, SelfSupervisedTask, SupervisedTask, as_output_dict, build_task
-from .trainer import NonFiniteLossError, TrainResult, psnr, train
+from llie_core.engine.checkpoint import load_checkpoint, save_checkpoint
+from llie_core.engine.config import EngineConfig, OptimConfig, SchedulerConfig, TrainSettings, load_config
+from llie_core.engine.distributed import DistContext, cleanup_distributed, current_context, init_distributed
+from llie_core.engine.ema import build_ema
+from llie_core.engine.optim import build_optimizer, build_scheduler, lr_factor
+from llie_core.engine.sampler import ResumableSampler
+from llie_core.engine.seed import deterministic_mode, rng_state, seed_everything, set_rng_state
+from llie_core.engine.task import TASKS, SelfSupervisedTask, SupervisedTask, as_output_dict, build_task
+from llie_core.engine.trainer import NonFiniteLossError, TrainResult, psnr, train
 
 __all__ = [
     "train", "TrainResult", "NonFiniteLossError", "psnr", "EngineConfig", "OptimConfig", "SchedulerConfig",

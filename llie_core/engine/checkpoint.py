@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from llie_core.provenance import atomic_write_bytes
+from llie_core.core.provenance import atomic_write_bytes
 
 REQUIRED_KEYS = ("model", "optimizer", "scheduler", "rng", "iteration", "epoch", "batch_in_epoch")
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from .distributed import cleanup_distributed, init_distributed
-from .trainer import train
+from llie_core.engine.distributed import cleanup_distributed, init_distributed
+from llie_core.engine.trainer import train
 
 
 def load_callable(spec: str) -> Callable[..., Any]:

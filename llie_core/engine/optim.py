@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from .config import OptimConfig, SchedulerConfig
+from llie_core.engine.config import OptimConfig, SchedulerConfig
 
 
 def build_optimizer(param_groups: Iterable[dict[str, Any]], config: OptimConfig) -> torch.optim.Optimizer:

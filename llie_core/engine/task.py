@@ -21,7 +21,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from llie_core.losses import LossSet
-from llie_core.registry import Registry
+from llie_core.core.registry import Registry
 
 TASKS = Registry("training task")
 OUTPUT_KEY = "output"

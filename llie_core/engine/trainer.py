@@ -32,16 +32,16 @@ from tqdm.auto import tqdm
 
 from llie_core.losses import build_loss_set
 from llie_core.models import build_model
-from llie_core.provenance import run_record, write_json
+from llie_core.core.provenance import run_record, write_json
 
-from .checkpoint import load_checkpoint, save_checkpoint
-from .config import EngineConfig, load_config
-from .distributed import DistContext, all_reduce_mean, any_rank, barrier, current_context
-from .ema import build_ema
-from .optim import build_optimizer, build_scheduler
-from .sampler import ResumableSampler
-from .seed import deterministic_mode, rng_state, seed_everything, set_rng_state
-from .task import SupervisedTask, build_task
+from llie_core.engine.checkpoint import load_checkpoint, save_checkpoint
+from llie_core.engine.config import EngineConfig, load_config
+from llie_core.engine.distributed import DistContext, all_reduce_mean, any_rank, barrier, current_context
+from llie_core.engine.ema import build_ema
+from llie_core.engine.optim import build_optimizer, build_scheduler
+from llie_core.engine.sampler import ResumableSampler
+from llie_core.engine.seed import deterministic_mode, rng_state, seed_everything, set_rng_state
+from llie_core.engine.task import SupervisedTask, build_task
 
 Metric = Callable[[Tensor, Tensor], Tensor | float]
 ModelSpec = nn.Module | Callable[[], nn.Module] | None

@@ -24,7 +24,7 @@ from types import MappingProxyType
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .registry import LOSSES
+from llie_core.losses.registry import LOSSES
 
 CHANNEL_ORDERS = MappingProxyType({"paper": (0, 1, 2), "released": (1, 2, 0)})  # indices of (H, V, I)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .charbonnier import charbonnier
-from .laplacian_edge_loss import laplacian
-from .registry import LOSSES
+from llie_core.losses.charbonnier import charbonnier
+from llie_core.losses.laplacian_edge_loss import laplacian
+from llie_core.losses.registry import LOSSES
 
 EDGE_OPERATORS = ("pyramid", "laplace")
 LAPLACE_3X3 = ((0.0, 1.0, 0.0), (1.0, -4.0, 1.0), (0.0, 1.0, 0.0))

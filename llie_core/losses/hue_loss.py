@@ -16,7 +16,7 @@ import kornia
 import torch
 from torch import Tensor, nn
 
-from .registry import LOSSES
+from llie_core.losses.registry import LOSSES
 
 
 def hue_degrees(rgb: Tensor, gray_hue: float = 0.0) -> Tensor:

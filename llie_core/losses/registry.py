@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from llie_core.registry import Registry
+from llie_core.core.registry import Registry
 
 LOSSES = Registry("loss")
 
@@ -71,7 +71,7 @@ class LossSet(nn.Module):
 
 def build_loss_set(configs: Sequence[Mapping[str, Any]]) -> LossSet:
     """Build a :class:`LossSet` from a list of ``{type, inputs?, name?, **constructor kwargs}`` configs."""
-    from . import import_loss_modules
+    from llie_core.losses import import_loss_modules
 
     import_loss_modules()
     if isinstance(configs, Mapping) or not configs:

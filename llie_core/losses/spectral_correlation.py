@@ -38,7 +38,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .registry import LOSSES
+from llie_core.losses.registry import LOSSES
 
 
 def image_tiles(x: Tensor, window: int | None) -> Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import kornia
 from torch import Tensor, nn
 
-from .registry import LOSSES
+from llie_core.losses.registry import LOSSES
 
 SSIM_PADDINGS = ("valid", "same", "zeros")
 C1, C2 = 0.01 ** 2, 0.03 ** 2

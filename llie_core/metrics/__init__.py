@@ -2,14 +2,14 @@
 
 Full-reference: ``psnr``, ``ssim``, ``ssim_matlab_gray``, ``ssim_gray``, ``lpips_alex``, ``lpips_vgg`` and their
 ``*_gtmean`` variants. No-reference: ``niqe``, ``brisque``. ``metric_info(name)`` gives the direction and the exact
-protocol. LPIPS / NIQE / BRISQUE need the offline assets (``python -m llie_core.assets setup``).
+protocol. LPIPS / NIQE / BRISQUE need the offline assets (``python -m llie_core.core.assets setup``).
 """
 from __future__ import annotations
 
-from . import brisque, full_reference, lpips_metric, niqe  # noqa: F401  (registers the metrics)
-from .base import FR, NR, Metric, MetricInfo
-from .gt_mean import GTMean, apply_gt_mean, gt_mean, register_gt_mean_variants
-from .registry import compute_metrics, create_metric, list_metrics, metric_info
+from llie_core.metrics import brisque, full_reference, lpips_metric, niqe  # noqa: F401  (registers the metrics)
+from llie_core.metrics.base import FR, NR, Metric, MetricInfo
+from llie_core.metrics.gt_mean import GTMean, apply_gt_mean, gt_mean, register_gt_mean_variants
+from llie_core.metrics.registry import compute_metrics, create_metric, list_metrics, metric_info
 
 register_gt_mean_variants()
 

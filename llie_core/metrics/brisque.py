@@ -11,11 +11,11 @@ import math
 
 import numpy as np
 
-from .. import assets
-from .base import NR, MetricInfo, PerImageMetric
-from .nss import (ROUNDOFF_NOTE, as_precision, aggd_beta_scale, aggd_mean, fit_aggd, fit_ggd,
+from llie_core.core import assets
+from llie_core.metrics.base import NR, MetricInfo, PerImageMetric
+from llie_core.metrics.nss import (ROUNDOFF_NOTE, as_precision, aggd_beta_scale, aggd_mean, fit_aggd, fit_ggd,
                   matlab_gaussian_window, matlab_imresize, matlab_rgb2gray, mscn, neighbour_products)
-from .registry import metric_class, register_metric
+from llie_core.metrics.registry import metric_class, register_metric
 
 BRISQUE_SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))  # brisque_feature.m
 MIN_SIDE = 16
@@ -45,7 +45,7 @@ def svr_predict(features: np.ndarray, model: dict[str, np.ndarray]) -> float:
 
 
 class BRISQUE(PerImageMetric):
-    __doc__ = "BRISQUE with the LIVE SVR model (offline asset; ``python -m llie_core.assets setup``).\n\n" \
+    __doc__ = "BRISQUE with the LIVE SVR model (offline asset; ``python -m llie_core.core.assets setup``).\n\n" \
         + ROUNDOFF_NOTE
 
     def __init__(self, info: MetricInfo, device: str = "cpu", quantize: bool = True,

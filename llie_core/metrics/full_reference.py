@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from skimage.metrics import structural_similarity
 
-from .base import FR, Metric, MetricInfo, PerImageMetric
-from .nss import matlab_rgb2gray
-from .registry import metric_class, register_metric
+from llie_core.metrics.base import FR, Metric, MetricInfo, PerImageMetric
+from llie_core.metrics.nss import matlab_rgb2gray
+from llie_core.metrics.registry import metric_class, register_metric
 
 
 class PSNR(Metric):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import FR, Metric, MetricInfo
-from .registry import create_metric, list_metrics, metric_info, register_metric
+from llie_core.metrics.base import FR, Metric, MetricInfo
+from llie_core.metrics.registry import create_metric, list_metrics, metric_info, register_metric
 
 BT601 = (0.299, 0.587, 0.114)
 VARIANTS = ("hvi", "retinexformer", "llflow")

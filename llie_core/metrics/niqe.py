@@ -14,11 +14,11 @@ import warnings
 
 import numpy as np
 
-from .. import assets
-from .base import NR, MetricInfo, PerImageMetric
-from .nss import (ROUNDOFF_NOTE, as_precision, aggd_beta_scale, aggd_mean, fit_aggd, matlab_imresize,
+from llie_core.core import assets
+from llie_core.metrics.base import NR, MetricInfo, PerImageMetric
+from llie_core.metrics.nss import (ROUNDOFF_NOTE, as_precision, aggd_beta_scale, aggd_mean, fit_aggd, matlab_imresize,
                   matlab_rgb2gray, mscn, neighbour_products)
-from .registry import metric_class, register_metric
+from llie_core.metrics.registry import metric_class, register_metric
 
 NIQE_SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))  # computequality.m computefeature
 YCBCR_Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
@@ -81,7 +81,7 @@ def to_niqe_gray(img: np.ndarray, color: str) -> np.ndarray:
 
 
 class NIQE(PerImageMetric):
-    __doc__ = "NIQE with the LIVE pristine parameters (offline asset; ``python -m llie_core.assets setup``).\n\n" \
+    __doc__ = "NIQE with the LIVE pristine parameters (offline asset; ``python -m llie_core.core.assets setup``).\n\n" \
         + ROUNDOFF_NOTE
 
     def __init__(self, info: MetricInfo, device: str = "cpu", quantize: bool = True, color: str = "matlab_gray",

@@ -5,8 +5,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
-from ..registry import Registry
-from .base import FR, NR, Metric, MetricInfo
+from llie_core.core.registry import Registry
+from llie_core.metrics.base import FR, NR, Metric, MetricInfo
 
 METRICS = Registry("metric")
 

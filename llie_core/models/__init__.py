@@ -9,12 +9,12 @@ from typing import Any
 
 from torch import nn
 
-from .registry import MODELS
+from llie_core.models.registry import MODELS
 
 
 def import_model_modules() -> list[str]:
     """Import every model module so all models are registered."""
-    from llie_core.engine.discovery import import_submodules
+    from llie_core.core.registry import import_submodules
 
     return import_submodules(__name__)
 

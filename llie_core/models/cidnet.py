@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .cidnet_blocks import NormDownsample, NormUpsample, lighten_cross_attention, padded_stem
-from .hvi import HVITransform
-from .registry import MODELS
+from llie_core.models.cidnet_blocks import NormDownsample, NormUpsample, lighten_cross_attention, padded_stem
+from llie_core.models.hvi import HVITransform
+from llie_core.models.registry import MODELS
 
 BlockFactory = Callable[[int, int, str], nn.Module]  # (dim, heads, branch 'hv' | 'i') -> interaction block
 

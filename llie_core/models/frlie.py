@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .blocks import ContextBlock, ResBlock, conv_block, kaiming_init_, pixelshuffle_block
-from .registry import MODELS
+from llie_core.models.blocks import ContextBlock, ResBlock, conv_block, kaiming_init_, pixelshuffle_block
+from llie_core.models.registry import MODELS
 
 UPSAMPLING_MODES = ("pixelshuffle", "bilinear")
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)

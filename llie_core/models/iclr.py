@@ -29,10 +29,10 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from .cidnet import HVIDualBranchNet
-from .cidnet_blocks import CrossAttention, InteractionBlock
-from .iclr_blocks import CDEM, MAFM, MFEM
-from .registry import MODELS
+from llie_core.models.cidnet import HVIDualBranchNet
+from llie_core.models.cidnet_blocks import CrossAttention, InteractionBlock
+from llie_core.models.iclr_blocks import CDEM, MAFM, MFEM
+from llie_core.models.registry import MODELS
 
 FUSION_STAGES = ("pre", "post")
 CROSS_ATTENTIONS = ("cdem", "plain")

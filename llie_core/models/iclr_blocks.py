@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .cidnet_blocks import CrossAttention
+from llie_core.models.cidnet_blocks import CrossAttention
 
 CDEM_RESIDUALS = ("paper", "released")
 MAFM_WEIGHTINGS = ("paper", "released")

@@ -57,10 +57,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .blocks import ResBlock
-from .irle_blindspot import BlindSpotDenoiser
-from .irle_pseudo_gt import LocalExposurePseudoGT, gaussian_blur
-from .registry import MODELS
+from llie_core.models.blocks import ResBlock
+from llie_core.models.irle_blindspot import BlindSpotDenoiser
+from llie_core.models.irle_pseudo_gt import LocalExposurePseudoGT, gaussian_blur
+from llie_core.models.registry import MODELS
 
 # the 8 ordered pairs of 4-adjacent positions in a 2x2 cell (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right)
 NEIGHBOR_PAIRS = ((0, 1), (1, 0), (0, 2), (2, 0), (1, 3), (3, 1), (2, 3), (3, 2))

@@ -13,7 +13,7 @@ ASSUMPTIONS (our design):
   one 3x3 convolution whose *centre tap is masked to zero*, two 1x1 convs, ``num_blocks`` residual blocks of a
   3x3 convolution with dilation 2 and a 1x1 conv, 1x1 tail. The receptive field of output pixel p contains only
   offsets ``b + 2m`` with b a non-zero tap of the masked 3x3 kernel (at least one odd coordinate) and m integer,
-  never (0, 0): the output at p is *exactly* independent of the input at p (``tests/test_irle.py`` checks the
+  never (0, 0): the output at p is *exactly* independent of the input at p (``tests/models/test_irle.py`` checks the
   gradient is zero there and non-zero at neighbours), whatever the depth. Single branch (AP-BSN uses two).
 * Gain prior: ``log(gain)`` with ``gain = 1 / illumination`` (per channel), i.e. the amplification the
   enhancement applied to the input noise at each pixel; noise standard deviation in the brightened image scales

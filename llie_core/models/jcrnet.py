@@ -71,10 +71,10 @@ from typing import Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .jcrnet_fes import FES
-from .jcrnet_ias import IAS
-from .jcrnet_jrs import JRS
-from .registry import MODELS
+from llie_core.models.jcrnet_fes import FES
+from llie_core.models.jcrnet_ias import IAS
+from llie_core.models.jcrnet_jrs import JRS
+from llie_core.models.registry import MODELS
 
 
 @MODELS.register()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .jcrnet_fes import ChannelAttention, FidelityStep, conv, shallow_features
+from llie_core.models.jcrnet_fes import ChannelAttention, FidelityStep, conv, shallow_features
 
 
 def conv_prelu(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Sequential:

@@ -20,6 +20,8 @@ dict loads with ``strict=True`` (``shared/specs/weight_compat.md`` §3.3):
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 
 import torch
@@ -249,3 +251,13 @@ class FlowUpsamplerNet(nn.Module):
         for layer, level in zip(reversed(self.layers), reversed(self.levels)):
             z, logdet = layer(z, logdet, reverse=True, cond=conds.get(level))
         return z, logdet
+
+
+# ------------------------------------------------------------------------ density (LLFlow Eq. 3-4)
+LOG_2PI = math.log(2 * math.pi)
+
+
+def flow_nll(z: Tensor, logdet: Tensor, mean: Tensor, num_pixels: int) -> Tensor:
+    """Per-sample NLL in bits per pixel: ``-(logdet + sum log N(z; mean, I)) / (ln 2 * num_pixels)``."""
+    log_prior = (-0.5 * ((z - mean) ** 2 + LOG_2PI)).flatten(1).sum(1)
+    return -(logdet + log_prior) / (math.log(2.0) * num_pixels)

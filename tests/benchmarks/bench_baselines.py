@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from llie_core.baselines import build_enhancer, list_enhancers
+from llie_core.evaluation.baselines import build_enhancer, list_enhancers
 
 
 def time_enhancer(name: str, image: torch.Tensor, runs: int) -> list[float]:

@@ -16,7 +16,7 @@ import torch
 
 from llie_core.analysis.jcrnet import complexity_table, implemented_models
 from llie_core.models import build_model
-from llie_core.recipes import load_method_config
+from llie_core.training.recipes import load_method_config
 
 PAPER_JCRNET = {"params_M": 2.01, "GFLOPs": 219.74, "fps": 5.99}
 

@@ -23,8 +23,8 @@ import torch
 import yaml
 from bench_frlie import median_seconds  # same folder: sys.path[0] when run as a script
 
-from llie_core.assets import AssetsMissingError
-from llie_core.complexity import count_flops, count_parameters
+from llie_core.core.assets import AssetsMissingError
+from llie_core.evaluation.complexity import count_flops, count_parameters
 from llie_core.losses import build_loss_set
 from llie_core.models import build_model
 

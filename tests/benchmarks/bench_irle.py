@@ -20,11 +20,11 @@ from collections.abc import Callable
 import torch
 from bench_frlie import median_seconds  # sibling script (run from tests/benchmarks): median/min timer
 
-from llie_core.complexity import FLOPS_PER_MAC, count_flops, count_parameters
+from llie_core.evaluation.complexity import FLOPS_PER_MAC, count_flops, count_parameters
 from llie_core.losses import build_loss_set
 from llie_core.models import build_model
-from llie_core.profiles import load_profile
-from llie_core.recipes import load_method_config, method_variants
+from llie_core.core.profiles import load_profile
+from llie_core.training.recipes import load_method_config, method_variants
 
 
 def cpu_seconds(fn: Callable[[], object], repeats: int) -> float:
@@ -115,7 +115,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)  # as the notebooks do (llie_core.notebook.start)
+    torch.set_flush_denormal(True)  # as the notebooks do (llie_core.workbook.context.start)
     steps = {variant: bench(args.profile, variant, args.repeats) for variant in (None, "wo_gafm", "no_denoiser")}
     training_estimate(args.profile, steps)
 

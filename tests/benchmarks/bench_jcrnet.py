@@ -1,4 +1,4 @@
-"""JCRNet CPU figures: parameters and FLOPs (``llie_core/complexity.py``) beside Table VII, one training step
+"""JCRNet CPU figures: parameters and FLOPs (``llie_core/evaluation/complexity.py``) beside Table VII, one training step
 (the config's loss list: Charbonnier + 0.05 edge on the output and the intermediate images x_A and x_J, Adam) and
 no-grad inference at 600x400 and 384x384, for the paper widths and the quick (small) configuration.
 ``bench_complexity.py`` measures every implemented model in one run.
@@ -15,7 +15,7 @@ import torch
 import yaml
 from bench_frlie import median_seconds  # same folder: sys.path[0] when run as a script
 
-from llie_core.complexity import count_flops, count_parameters
+from llie_core.evaluation.complexity import count_flops, count_parameters
 from llie_core.losses.registry import LossSet, build_loss_set
 from llie_core.models.jcrnet import JCRNet
 

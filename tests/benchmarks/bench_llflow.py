@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import torch
 
-from llie_core.complexity import count_flops, measure_latency
+from llie_core.evaluation.complexity import count_flops, measure_latency
 from llie_core.losses.llflow_nll import LLFlowNLLLoss
 from llie_core.models.llflow import LLFlow
 
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--patches", type=int, nargs="+", default=[64, 128])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)   # as llie_core.notebook.start does
+    torch.set_flush_denormal(True)   # as llie_core.workbook.context.start does
     for name, kwargs in CONFIGS.items():
         if args.only and name != args.only:
             continue

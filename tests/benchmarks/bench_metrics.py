@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from llie_core import paths
+from llie_core.core import paths
 from llie_core.metrics import create_metric, list_metrics
 
 

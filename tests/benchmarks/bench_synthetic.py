@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from data_prep.synthetic import build_synthetic
-from llie_core.profiles import load_profile
+from llie_core.core.profiles import load_profile
 
 
 def bench(profile_name: str) -> None:

@@ -60,7 +60,7 @@ def report(manifest: dict, where: str) -> str:
 
 def run_scratch(profile: str, keep: bool) -> tuple[dict, Path]:
     """Run every notebook of ``profile`` in a scratch project (notebooks copied, fresh results)."""
-    from llie_core import workbook
+    from llie_core.workbook import runner as workbook
 
     scratch = Path(tempfile.mkdtemp(prefix=f"bench_{profile}_"))
     shutil.copytree(REPO / "notebooks", scratch / "notebooks")

@@ -4,13 +4,13 @@ Run once from the repository root (refuses to overwrite existing goldens unless 
 
     python tests/goldens/make_model_goldens.py [--overwrite] [--audit] [NAME ...]
 
-``tests/test_model_goldens.py`` recomputes every entry with the functions of this file and compares. The goldens
+``tests/models/test_model_goldens.py`` recomputes every entry with the functions of this file and compares. The goldens
 exist to prove that a refactor (files moved between packages, code reorganised) changed no number.
 
 Protocol (one golden per model, ``tests/goldens/models/<name>.npz``):
 
 * Model: ``torch.manual_seed(WEIGHT_SEED)``, then ``build_model(load_method_config(<method>, 'smoke')['model'])``
-  (the way ``llie_core.recipes.train_method`` builds a model: seed, then build); Zero-DCE: ``ZeroDCE()`` (official
+  (the way ``llie_core.training.recipes.train_method`` builds a model: seed, then build); Zero-DCE: ``ZeroDCE()`` (official
   defaults, random seeded weights; no released weights needed).
 * Fingerprint of that seeded initialisation, before anything else: the state-dict key names, shapes and dtypes
   (UTF-8 JSON) and, per entry, the float64 sum and sum of squares.
@@ -58,9 +58,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from llie_core.baselines.zero_dce import ZeroDCE
+from llie_core.evaluation.baselines.zero_dce import ZeroDCE
 from llie_core.models import build_model
-from llie_core.recipes import load_method_config, method_variants
+from llie_core.training.recipes import load_method_config, method_variants
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "models"
 WEIGHT_SEED = 20240601

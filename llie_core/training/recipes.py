@@ -1,0 +1,411 @@
+"""Recipes: train a method from its config file, stage by stage, with the engine; then evaluate it.
+
+A method config lives in ``llie_core/configs/<method>/<profile>.yaml``::
+
+    method: frlie
+    model: {type: FRLIE, ...}                 # llie_core.models.MODELS
+    official_weights: {stage1: frlie/...}     # optional, relative to the weights root (see weights_path)
+    training: paired                          # or 'self_supervised': the model never sees a reference
+    stages:                                   # trained in order on ONE model instance
+      <stage>:
+        input: low                            # batch key fed to the model ('low' or 'high')
+        forward: forward                      # model method the task calls (default: forward)
+        forward_inputs: [low, high]           # its positional batch keys (default: [input])
+        init_from: <earlier stage>            # start from that stage's best weights (default: previous stage)
+        trainable: [module, ...]              # optimised sub-modules (default: all); others frozen, eval mode
+        losses: [{type: ..., loss_weight: ...}]
+        optim / scheduler: engine sections
+        train: {iterations, batch_size, patch_size, flips, rot90, time_budget_s, val_every, ...}
+        eval: {every, metric}                 # validation on the held-out part of the training set
+    variants: {name: {description: ..., <overrides deep-merged into the config>}}
+
+Validation is always a split of the *training* set (``data.val_images`` pairs held out by even spacing), never a
+test set: best-checkpoint selection on test images would leak them into model selection.
+
+Command line (also under ``torchrun`` for the ``paper`` profile on GPUs)::
+
+    python -m llie_core.training.recipes train --method frlie --profile paper [--variant wo_fr] [--seed 1]
+        [--budget-scale 0.5]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+import yaml
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+from llie_core.core import paths
+from llie_core.engine import SupervisedTask, TrainResult, current_context, load_checkpoint, train
+from llie_core.engine.seed import seed_everything
+from llie_core.engine.task import TASKS, as_output_dict
+from llie_core.models import build_model
+from llie_core.core.profiles import deep_merge, load_profile
+from llie_core.core.provenance import checksum_files, write_json
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+STAGE_TRAIN_KEYS = ("patch_size", "flips", "rot90")  # dataset settings inside a stage's ``train`` block
+DEFAULT_VAL_IMAGES = 4
+
+
+# ------------------------------------------------------------------------------------------------ configs
+def available_methods() -> list[str]:
+    return sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and any(p.glob("*.yaml")))
+
+
+def config_path(method: str, profile: str) -> Path:
+    path = CONFIG_DIR / method / f"{profile}.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"no config for method {method!r} in profile {profile!r} ({path}); methods: "
+                                f"{available_methods()}")
+    return path
+
+
+def method_variants(method: str, profile: str) -> dict[str, str]:
+    """``{variant: description}`` of a method's ablation variants."""
+    with open(config_path(method, profile), encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    return {name: (v or {}).get("description", "") for name, v in (raw.get("variants") or {}).items()}
+
+
+def load_method_config(method: str, profile: str, variant: str | None = None) -> dict[str, Any]:
+    """The config of ``method`` for ``profile``, with ``variant``'s overrides deep-merged (no ``variants`` key
+    in the result; ``variant`` and ``variant_description`` record what was merged)."""
+    with open(config_path(method, profile), encoding="utf-8") as fh:
+        cfg = yaml.safe_load(fh)
+    variants = cfg.pop("variants", None) or {}
+    cfg["variant"], cfg["variant_description"] = None, ""
+    if variant:
+        if variant not in variants:
+            raise KeyError(f"{method} has no variant {variant!r}; choose from {sorted(variants)}")
+        override = dict(variants[variant] or {})
+        description = override.pop("description", "")
+        cfg = deep_merge(cfg, override)
+        cfg["variant"], cfg["variant_description"] = variant, description
+    if not cfg.get("stages"):
+        raise ValueError(f"{config_path(method, profile)}: 'stages' is empty")
+    return cfg
+
+
+def weights_path(relative: str | os.PathLike) -> Path | None:
+    """An official weight file given relative to the weights root (``frlie/...``); ``None`` when absent
+    (:func:`llie_core.core.paths.weights_file`)."""
+    return paths.weights_file(relative)
+
+
+# ------------------------------------------------------------------------------------------------ the task
+def call_model(model: nn.Module, method: str, *args: Tensor) -> Any:
+    """``model.<method>(*args)``, through DDP's forward when wrapped, so gradients are still synchronised."""
+    if method == "forward":
+        return model(*args)
+    if isinstance(model, DistributedDataParallel):
+        inner = model.module
+        inner.forward = getattr(inner, method)  # instance attribute shadows the class forward for one call
+        try:
+            return model(*args)
+        finally:
+            del inner.forward
+    return getattr(model, method)(*args)
+
+
+@TASKS.register()
+class StageTask(SupervisedTask):
+    """One recipe stage: ``outputs = model.<method>(*batch[forward_inputs])``; losses read batch + outputs.
+
+    ``self_supervised=True`` hides ``batch['high']`` from the model call and the losses (it stays available to
+    validation only, on the held-out split).
+    """
+
+    def __init__(self, trainable_modules: Sequence[str] | None = None, method: str = "forward",
+                 forward_inputs: Sequence[str] = ("low",), self_supervised: bool = False) -> None:
+        super().__init__(trainable_modules, input_key=forward_inputs[0])
+        self.method, self.forward_inputs, self.self_supervised = method, list(forward_inputs), self_supervised
+        if self_supervised and "high" in self.forward_inputs:
+            raise ValueError("a self-supervised stage cannot feed 'high' to the model")
+
+    def forward(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        missing = [k for k in self.forward_inputs if k not in batch]
+        if missing:
+            raise KeyError(f"batch lacks {missing} (keys {sorted(batch)}) needed by {self.method}")
+        return as_output_dict(call_model(model, self.method, *(batch[k] for k in self.forward_inputs)))
+
+    def loss_inputs(self, batch: Mapping[str, Any], outputs: Mapping[str, Tensor]) -> dict[str, Any]:
+        visible = {k: v for k, v in batch.items() if not (self.self_supervised and k == "high")}
+        return {**visible, **outputs}
+
+
+# ------------------------------------------------------------------------------------------------ data
+@dataclass
+class TrainingData:
+    """Training pairs of a profile and the held-out validation pairs (from the same training set)."""
+
+    name: str
+    train_pairs: list[tuple[Path, Path]]
+    val_pairs: list[tuple[Path, Path]]
+
+    @property
+    def checksums(self) -> dict[str, str]:
+        return {"train": checksum_files(f for pair in self.train_pairs for f in pair),
+                "val": checksum_files(f for pair in self.val_pairs for f in pair)}
+
+
+def training_data(profile: Mapping[str, Any]) -> TrainingData:
+    """The profile's training set split into train/validation by even spacing (``data.val_images`` pairs)."""
+    from data_prep.datasets import evenly_spaced, resolve_training_pairs
+
+    name, pairs = resolve_training_pairs(dict(profile))
+    n_val = int(profile["data"].get("val_images", DEFAULT_VAL_IMAGES))
+    if len(pairs) < n_val + 2:
+        raise ValueError(f"training set {name!r} has {len(pairs)} pairs, too few to hold out {n_val} for "
+                         f"validation; lower data.val_images or provide more data")
+    val = evenly_spaced(pairs, n_val)
+    held = {tuple(p) for p in val}
+    return TrainingData(name, [p for p in pairs if tuple(p) not in held], list(val))
+
+
+def _train_dataset(data: TrainingData, settings: Mapping[str, Any], profile: Mapping[str, Any],
+                   self_supervised: bool, seed: int) -> torch.utils.data.Dataset:
+    from data_prep.datasets import PairedImageDataset, UnpairedImageDataset
+
+    patch = int(settings.get("patch_size") or profile["data"]["patch_size"])
+    flips = bool(settings.get("flips", True))
+    rot90 = bool(settings.get("rot90", False))
+    if self_supervised:  # low images only: the reference never enters training
+        return UnpairedImageDataset([lo for lo, _ in data.train_pairs], patch, flips, rot90, seed, cache=True)
+    return PairedImageDataset(data.train_pairs, patch, flips, rot90, seed, cache=True)
+
+
+def _val_dataset(data: TrainingData, profile: Mapping[str, Any], pad_multiple: int) -> torch.utils.data.Dataset:
+    from data_prep.datasets import PairedImageDataset
+
+    side = profile["data"].get("val_max_side", profile["data"].get("eval_max_side"))
+    return PairedImageDataset(data.val_pairs, pad_multiple=pad_multiple, max_side=side)
+
+
+# ------------------------------------------------------------------------------------------------ training
+def model_fingerprint(model: nn.Module, length: int = 12) -> str:
+    """A short sha256 of the model's state dict (names, dtypes, shapes and values)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:length]
+
+
+@dataclass
+class MethodRun:
+    """A trained method: the model (best weights of its last stage) and what each stage did."""
+
+    method: str
+    variant: str | None
+    profile: str
+    run_dir: Path
+    model: nn.Module
+    config: dict[str, Any]
+    stages: dict[str, TrainResult | str] = field(default_factory=dict)
+    data_name: str = ""
+    tag: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``method``, ``method[variant]``, ``method[tag]`` or ``method[variant,tag]``."""
+        extra = ",".join(filter(None, (self.variant, self.tag)))
+        return f"{self.method}[{extra}]" if extra else self.method
+
+    def enhancer(self, name: str | None = None, **options: Any):
+        """The trained model as an :class:`~llie_core.evaluation.loop.Enhancer` named ``name`` (default: label)."""
+        from llie_core.evaluation.loop import as_enhancer
+
+        fn = (lambda low: self.model(low, **options)) if options else self.model
+        return as_enhancer(fn, name or self.label, int(self.config["model"].get("pad_multiple", 1) or 1))
+
+    @property
+    def scores_dir(self) -> Path:
+        """Where this model's per-image scores go: keyed by its weights, so retrained weights are re-scored."""
+        return self.run_dir / "scores" / model_fingerprint(self.model)
+
+    def summary(self) -> pd.DataFrame:
+        rows = []
+        for stage, res in self.stages.items():
+            if isinstance(res, TrainResult):
+                rows.append({"stage": stage, "iterations": res.iterations_done, "stopped": res.stopped_reason,
+                             f"best_val_{res.metric_name}": res.best_metric, "best_iteration": res.best_iteration})
+            else:
+                rows.append({"stage": stage, "stopped": res})
+        return pd.DataFrame(rows)
+
+
+def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Mapping[str, Any],
+                   budget_scale: float, seed_offset: int = 0) -> dict[str, Any]:
+    """The engine config of one stage; ``seed_offset`` shifts its seed (the stage's own, else the profile's)."""
+    settings = dict(stage.get("train") or {})
+    for key in STAGE_TRAIN_KEYS:
+        settings.pop(key, None)
+    defaults = profile.get("train", {})
+    settings.setdefault("iterations", defaults.get("iterations", 100))
+    settings.setdefault("batch_size", profile["data"]["batch_size"])
+    settings.setdefault("time_budget_s", defaults.get("time_budget_s"))
+    settings["seed"] = int(settings.get("seed", profile.get("seed", 0))) + seed_offset
+    settings.setdefault("deterministic", bool(profile.get("deterministic", True)))
+    every = (stage.get("eval") or {}).get("every", defaults.get("val_every"))
+    settings.setdefault("val_every", every)
+    settings.setdefault("num_workers", int(profile["data"].get("num_workers", 0)))
+    if budget_scale != 1.0:
+        settings["iterations"] = max(1, round(settings["iterations"] * budget_scale))
+        if settings.get("time_budget_s"):
+            settings["time_budget_s"] = settings["time_budget_s"] * budget_scale
+    self_supervised = cfg.get("training", "paired") == "self_supervised"
+    forward_inputs = stage.get("forward_inputs") or [stage.get("input", "low")]
+    task = {"type": "StageTask", "trainable_modules": stage.get("trainable"),
+            "method": stage.get("forward", "forward"), "forward_inputs": forward_inputs,
+            "self_supervised": self_supervised}
+    return {"model": cfg["model"], "losses": stage["losses"], "task": task,
+            "optim": stage.get("optim", {"type": "Adam", "lr": 1e-4}),
+            "scheduler": scaled_schedule(stage.get("scheduler", {"type": "constant"}), budget_scale),
+            "train": settings}
+
+
+def scaled_schedule(scheduler: Mapping[str, Any], budget_scale: float) -> dict[str, Any]:
+    """The schedule of a run whose iteration budget is scaled: per-iteration milestones, warm-up and ``total``
+    scale with it, so a shortened run has the same schedule shape (decays at the same fractions)."""
+    out = dict(scheduler)
+    if budget_scale == 1.0 or out.get("step_per", "iter") != "iter":
+        return out
+    if out.get("milestones"):
+        out["milestones"] = [max(1, round(m * budget_scale)) for m in out["milestones"]]
+    for key in ("warmup_iters", "total"):
+        if out.get(key):
+            out[key] = max(1, round(out[key] * budget_scale))
+    return out
+
+
+def _load_best(model: nn.Module, result: TrainResult) -> None:
+    path = result.best_checkpoint if result.best_checkpoint.is_file() else result.last_checkpoint
+    model.load_state_dict(load_checkpoint(path)["model"])
+
+
+def _official_init(model: nn.Module, cfg: Mapping[str, Any], stage_name: str) -> str | None:
+    """Load official weights for ``stage_name`` when the config asks for it (``init_<stage>_from_official``)
+    and the file exists; returns a description, or ``None`` to train the stage instead."""
+    if not cfg.get(f"init_{stage_name}_from_official"):
+        return None
+    relative = (cfg.get("official_weights") or {}).get(stage_name)
+    path = weights_path(relative) if relative else None
+    if path is None:
+        return None
+    loader = getattr(model, "load_official", None)
+    if loader is None:
+        raise TypeError(f"{type(model).__name__} has no load_official(); cannot use official {stage_name} weights")
+    loader(path)
+    return f"official weights {relative}"
+
+
+def seed_tag(seed: int) -> str:
+    """The run tag of a replica trained with another seed (``paper_tables`` reads it back as the seed)."""
+    return f"seed{seed}"
+
+
+def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | os.PathLike, *,
+                 variant: str | None = None, data: TrainingData | None = None, budget_scale: float = 1.0,
+                 resume: bool | str = "auto", device: str | None = None, tag: str | None = None,
+                 seed: int | None = None) -> MethodRun:
+    """Train every stage of ``method`` (optionally an ablation ``variant``) in
+    ``run_root/<method>[-variant][-tag][-seed<N>]``.
+
+    ``tag`` names a second run of the same config, e.g. ``"ablation_budget"``: the full model retrained with the
+    ablation variants' ``budget_scale``, so an ablation table compares equal training budgets.
+
+    ``seed`` (default: the profile's ``seed``) seeds the initial weights and shifts every stage's engine seed by
+    ``seed - profile seed`` (a stage that pins a seed, e.g. LLFlow's released ``manual_seed: 10``, keeps it in the
+    main run). A run of another seed is a replica tagged ``seed<N>`` (directory ``...-seed<N>``, label
+    ``method[seed<N>]``), which ``paper_tables`` averages with the main run.
+
+    Stages resume from their checkpoints (``resume='auto'``), so re-running after an interruption continues
+    where it stopped. ``budget_scale`` scales iterations and time budgets (used for ablation runs in the CPU
+    profiles; recorded in the run record).
+    """
+    profile = load_profile(profile) if isinstance(profile, str) else dict(profile)
+    cfg = load_method_config(method, profile["name"], variant)
+    data = data or training_data(profile)
+    main_seed = int(profile.get("seed", 0))
+    seed = main_seed if seed is None else int(seed)
+    replica = seed_tag(seed) if seed != main_seed else None
+    run_dir = Path(run_root) / "-".join(filter(None, (method, variant, tag, replica)))
+    seed_everything(seed)  # the initial weights must not depend on what ran before
+    model = build_model(copy.deepcopy(cfg["model"]))
+    run = MethodRun(method, variant, profile["name"], run_dir, model, cfg, data_name=data.name,
+                    tag=",".join(filter(None, (tag, replica))) or None)
+    pad = int(cfg["model"].get("pad_multiple", 1) or 1)
+    previous: str | None = None
+    for stage_name, stage in cfg["stages"].items():
+        if not stage:
+            run.stages[stage_name] = "skipped (not part of this variant)"
+            continue
+        official = _official_init(model, cfg, stage_name)
+        if official:
+            run.stages[stage_name] = official
+            previous = stage_name
+            continue
+        source = stage.get("init_from", previous)
+        if source is not None and source not in run.stages:
+            raise KeyError(f"{method} stage {stage_name!r}: init_from {source!r} is not an earlier stage")
+        for p in model.parameters():
+            p.requires_grad_(True)
+        engine_cfg = _engine_config(cfg, stage, profile, budget_scale, seed - main_seed)
+        stage_seed = int(engine_cfg["train"]["seed"])
+        self_sup = engine_cfg["task"]["self_supervised"]
+        result = train(engine_cfg, _train_dataset(data, stage.get("train") or {}, profile, self_sup, stage_seed),
+                       _val_dataset(data, profile, pad), run_dir / stage_name, model=model,
+                       task=TASKS.build(dict(engine_cfg["task"])), resume=resume, data_checksums=data.checksums,
+                       profile=profile["name"], device=device)
+        _load_best(model, result)
+        run.stages[stage_name] = result
+        previous = stage_name
+    model.eval()
+    if current_context().is_main:  # under torchrun every rank trains; one writes
+        write_json(run_dir / "recipe.json", {
+            "method": method, "variant": variant, "tag": run.tag, "seed": seed, "profile": profile["name"],
+            "budget_scale": budget_scale, "training_data": data.name, "data_checksums": data.checksums,
+            "config": cfg,
+            "stages": {k: (v.stopped_reason if isinstance(v, TrainResult) else v) for k, v in run.stages.items()}})
+    return run
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def main(argv: list[str] | None = None) -> int:
+    from llie_core.engine import cleanup_distributed, init_distributed
+
+    parser = argparse.ArgumentParser(description="Train a method from its recipe (works under torchrun).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmd = sub.add_parser("train")
+    cmd.add_argument("--method", required=True, choices=available_methods())
+    cmd.add_argument("--profile", default="paper")
+    cmd.add_argument("--variant", default=None)
+    cmd.add_argument("--run-root", default=None, help="default: results/<profile>/runs")
+    cmd.add_argument("--seed", type=int, default=None, help="default: the profile's seed (other seeds: replicas)")
+    cmd.add_argument("--budget-scale", type=float, default=1.0, help="scales iterations and time budgets")
+    args = parser.parse_args(argv)
+    ctx = init_distributed()
+    try:
+        root = args.run_root or paths.results_dir(args.profile) / "runs"
+        run = train_method(args.method, args.profile, root, variant=args.variant, seed=args.seed,
+                           budget_scale=args.budget_scale, device=str(ctx.device()) if ctx.is_distributed else None)
+        if ctx.is_main:
+            print(run.summary().to_string(index=False))
+    finally:
+        cleanup_distributed()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

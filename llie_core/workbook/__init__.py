@@ -1,0 +1,1 @@
+"""Workbook layer: the notebook context, the papermill runner, the explorer and the enhance CLI (entry points)."""

@@ -1,0 +1,306 @@
+"""Run the numbered notebooks of the workbook headlessly with papermill.
+
+``python -m llie_core.workbook.runner run --profile smoke|quick|paper [--only NAME ...]`` executes
+``notebooks/NN_*.ipynb`` in order into ``results/<profile>/notebooks/``, passing the profile and the root paths
+as parameters, with a named Jupyter kernel. It stops at the first failure and says which notebook and cell
+failed, and writes ``results/<profile>/manifest.json`` (git commit at the start of the run and of each notebook,
+package versions, start/end, duration per notebook, checksums of the data used, the embedded set included).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from llie_core.core import paths
+from llie_core.core import provenance
+from llie_core.core.profiles import PROFILE_NAMES, load_profile
+
+KERNEL_NAME = "llie-workbook"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook of the workbook raised; the message names the notebook and the cell."""
+
+
+@dataclass
+class NotebookRun:
+    name: str
+    status: str = "pending"  # pending | ok | failed | skipped
+    seconds: float = 0.0
+    output: str = ""
+    error: str = ""
+    failed_cell: int | None = None
+    started: str = ""
+    git_commit: str = ""  # at this notebook's start; ``+dirty`` when tracked files had uncommitted changes
+
+
+@dataclass
+class WorkbookRun:
+    profile: str
+    root: str
+    data_root: str | None
+    kernel: str
+    started: str
+    finished: str = ""
+    seconds: float = 0.0
+    git_commit: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    data_checksums: dict[str, str] = field(default_factory=dict)
+    notebooks: list[NotebookRun] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(nb.status in ("ok", "skipped") for nb in self.notebooks)
+
+
+def list_notebooks(root: str | os.PathLike | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in execution order."""
+    return sorted(paths.notebooks_dir(root).glob(NOTEBOOK_GLOB))
+
+
+def select_notebooks(notebooks: Sequence[Path], only: Sequence[str] | None) -> list[Path]:
+    """Keep the notebooks whose stem, name or number prefix matches one of ``only`` (all when empty)."""
+    if not only:
+        return list(notebooks)
+    chosen = [nb for nb in notebooks
+              if any(key in (nb.stem, nb.name, nb.stem.split("_", 1)[0], nb.stem.split("_", 1)[-1]) for key in only)]
+    unknown = [key for key in only if not any(key in (nb.stem, nb.name, nb.stem.split("_", 1)[0],
+                                                     nb.stem.split("_", 1)[-1]) for nb in notebooks)]
+    if unknown:
+        raise SystemExit(f"no notebook matches {unknown}; available: {[nb.stem for nb in notebooks]}")
+    return chosen
+
+
+def pick_kernel(requested: str | None) -> str:
+    """``requested`` if given, else the ``llie-workbook`` kernel, else ``python3`` (this interpreter).
+
+    A registered ``llie-workbook`` kernel whose interpreter is not this one (e.g. a user-level spec left by
+    another checkout) is not used: the notebooks would import another copy of the code.
+    """
+    if requested:
+        return requested
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        print(f"note: Jupyter kernel {KERNEL_NAME!r} is not registered (run `make kernel`); using 'python3'",
+              file=sys.stderr)
+        return "python3"
+    if _same_interpreter(spec.argv[0] if spec.argv else "", sys.executable):
+        return KERNEL_NAME
+    print(f"note: Jupyter kernel {KERNEL_NAME!r} ({spec.resource_dir}) runs {spec.argv[0] if spec.argv else '?'}, "
+          f"not this interpreter {sys.executable}; using 'python3'. Fix: `make kernel` (registers it in the venv)",
+          file=sys.stderr)
+    return "python3"
+
+
+def _same_interpreter(a: str, b: str) -> bool:
+    """Whether two interpreter paths belong to the same environment (venv pythons are symlinks to one system
+    python, so the environment is told by the directory holding them, not by the resolved file)."""
+    pa, pb = Path(a), Path(b)
+    return pa.exists() and pa.absolute().parent == pb.absolute().parent
+
+
+def _profile_datasets(profile: dict[str, Any]) -> list[str]:
+    data = profile["data"]
+    return list(dict.fromkeys(data.get("train", []) + data.get("eval_paired", []) + data.get("eval_unpaired", [])))
+
+
+def uses_synthetic(profile: dict[str, Any]) -> bool:
+    """Whether the run uses the embedded set: listed by the profile, or the training fallback (no listed
+    training set is on disk, as ``data_prep.datasets.resolve_training_pairs`` decides)."""
+    from data_prep.validate import check_dataset
+
+    if "synthetic" in _profile_datasets(profile):
+        return True
+    root = profile["data"]["root"]
+    if root is None:
+        return True
+    return not any(s.state in ("found", "partial")
+                   for name in profile["data"].get("train", []) for s in check_dataset(name, root, "train"))
+
+
+def _split_checksums(name: str, root: str | os.PathLike) -> dict[str, str]:
+    """``{name/split: fingerprint}`` of every split of ``name`` present under ``root``."""
+    from data_prep.catalogue import get_spec
+    from data_prep.validate import check_dataset, list_images, list_pairs
+
+    out = {}
+    for status in check_dataset(name, root):
+        if status.state not in ("found", "partial"):
+            continue
+        if get_spec(name).paired:
+            files = [f for pair in list_pairs(name, root, status.split) for f in pair]
+        else:
+            files = list_images(name, root, status.split)
+        out[f"{name}/{status.split}"] = provenance.checksum_files(files)
+    return out
+
+
+def data_checksums(profile: dict[str, Any]) -> dict[str, str]:
+    """sha256 fingerprints of every dataset split the profile uses that is present on disk, with the embedded
+    set (the build of the profile's ``data.synthetic`` settings in the cache, built here if needed) whenever the
+    run uses it, with or without a data root."""
+    root = profile["data"]["root"]
+    out: dict[str, str] = {}
+    for name in _profile_datasets(profile):
+        if name != "synthetic" and root is not None:
+            out.update(_split_checksums(name, root))
+    if uses_synthetic(profile):
+        from data_prep.synthetic import synthetic_root
+
+        out.update(_split_checksums("synthetic", synthetic_root(profile)))
+    return out
+
+
+def _failure_message(nb: Path, exc: BaseException) -> tuple[str, int | None]:
+    """Name the failing cell by its index in the *source* notebook (papermill adds one injected cell)."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if not isinstance(exc, PapermillExecutionError):
+        return f"notebook {nb.name} failed: {type(exc).__name__}: {exc}", None
+    injected = 1 if exc.cell_index > _parameters_cell_index(nb) else 0
+    cell = exc.cell_index - injected
+    first_line = (exc.source or "").strip().splitlines()[0][:80] if (exc.source or "").strip() else ""
+    return (f"notebook {nb.name} failed in cell {cell} (0-based, `{first_line}`): {exc.ename}: {exc.evalue}",
+            cell)
+
+
+def _parameters_cell_index(nb: Path) -> int:
+    import nbformat
+
+    cells = nbformat.read(str(nb), as_version=4).cells
+    return next((i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), -1)
+
+
+def run_notebook(nb: Path, output: Path, parameters: dict[str, Any], kernel: str, cwd: Path,
+                 timeout: int | None) -> None:
+    """Execute one notebook with papermill (no progress bar, no streamed output)."""
+    import papermill as pm
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(str(nb), str(output), parameters=parameters, kernel_name=kernel, cwd=str(cwd),
+                        progress_bar=False, log_output=False, execution_timeout=timeout)
+
+
+def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os.PathLike | None = None,
+                 data_root: str | os.PathLike | None = None, kernel: str | None = None,
+                 timeout: int | None = None) -> WorkbookRun:
+    """Run the workbook for ``profile``; raise :class:`NotebookFailed` at the first failing notebook.
+
+    The manifest is written after every notebook and in every case (with the failure recorded), so no
+    result is lost, even when the process is killed.
+    """
+    root = Path(root).resolve() if root else paths.project_root()
+    os.environ["LLIE_ROOT"] = str(root)
+    os.environ["PAPERMILL_EXECUTION"] = "1"  # library code turns progress bars off under papermill
+    if data_root:
+        os.environ["LLIE_DATA_ROOT"] = str(Path(data_root).resolve())
+    cfg = load_profile(profile, data_root=str(data_root) if data_root else None)
+    notebooks = select_notebooks(list_notebooks(root), only)
+    if not notebooks:
+        raise SystemExit(f"no notebooks found in {paths.notebooks_dir(root)}")
+    out_dir = paths.results_dir(profile, root)
+    run = WorkbookRun(profile=profile, root=str(root), data_root=cfg["data"]["root"], kernel=pick_kernel(kernel),
+                      started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      git_commit=provenance.git_commit(root), versions=provenance.package_versions(),
+                      environment=provenance.environment_record(), data_checksums=data_checksums(cfg),
+                      notebooks=[NotebookRun(nb.stem) for nb in notebooks])
+    params = {"profile": profile, "root": str(root), "data_root": cfg["data"]["root"] or ""}
+    t_start = time.perf_counter()
+    try:
+        for nb, record in zip(notebooks, run.notebooks):
+            output = out_dir / "notebooks" / nb.name
+            record.output = str(output.relative_to(root))
+            print(f"[{profile}] {nb.name} ...", flush=True)
+            record.started, record.git_commit = _now(), provenance.git_commit(root)  # code may change mid-run
+            t0 = time.perf_counter()
+            try:
+                run_notebook(nb, output, params, run.kernel, root, timeout)
+            except Exception as exc:  # papermill raises several types; all end the run
+                record.seconds = round(time.perf_counter() - t0, 2)
+                record.status = "failed"
+                record.error, record.failed_cell = _failure_message(nb, exc)
+                raise NotebookFailed(f"{record.error}\n  executed notebook with the traceback: {output}") from exc
+            record.seconds = round(time.perf_counter() - t0, 2)
+            record.status = "ok"
+            print(f"[{profile}] {nb.name} ok ({record.seconds:.1f} s)", flush=True)
+            # after every notebook, so a killed run still says where its finished results came from
+            run.seconds = round(time.perf_counter() - t_start, 2)
+            write_manifest(run, out_dir / "manifest.json", keep_others=only is not None)
+    finally:
+        for record in run.notebooks:
+            if record.status == "pending":
+                record.status = "skipped"
+        run.finished = _now()
+        run.seconds = round(time.perf_counter() - t_start, 2)
+        write_manifest(run, out_dir / "manifest.json", keep_others=only is not None)
+    return run
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def write_manifest(run: WorkbookRun, path: Path, keep_others: bool = False) -> Path:
+    """``manifest.json``: everything needed to tell where the results of a run came from.
+
+    With ``keep_others`` (a run of selected notebooks), the records of the other notebooks already in the
+    manifest are kept, each with its own start time and git commit, so re-running one notebook never loses the
+    provenance of the rest; the manifest's ``seconds`` is then the sum over its notebooks.
+    """
+    record = asdict(run)
+    if keep_others and path.is_file():
+        import json
+
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous.get("profile") == run.profile:
+            fresh = {nb["name"]: nb for nb in record["notebooks"]}
+            merged = [fresh.pop(nb["name"], nb) for nb in previous.get("notebooks", [])]
+            record["notebooks"] = sorted(merged + list(fresh.values()), key=lambda nb: nb["name"])
+            record["data_checksums"] = {**previous.get("data_checksums", {}), **record["data_checksums"]}
+            record["seconds"] = round(sum(nb.get("seconds", 0.0) for nb in record["notebooks"]), 2)
+    return provenance.write_json(path, record)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m llie_core.workbook.runner", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute the notebooks with papermill")
+    run.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
+    run.add_argument("--only", nargs="*", default=None, help="notebook names or numbers, e.g. 00 or data_prep")
+    run.add_argument("--root", default=None, help="project root (default: the checkout holding llie_core)")
+    run.add_argument("--data-root", default=None, help="real data root (default: $LLIE_DATA_ROOT)")
+    run.add_argument("--kernel", default=None, help=f"Jupyter kernel (default: {KERNEL_NAME} if registered)")
+    run.add_argument("--timeout", type=int, default=None, help="per-cell execution timeout in seconds")
+    sub.add_parser("list", help="list the notebooks in execution order")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        for nb in list_notebooks():
+            print(nb.name)
+        return 0
+    try:
+        run = run_workbook(args.profile, args.only, args.root, args.data_root, args.kernel, args.timeout)
+    except NotebookFailed as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(f"[{run.profile}] {len(run.notebooks)} notebook(s) ok in {run.seconds:.1f} s; "
+          f"manifest: results/{run.profile}/manifest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

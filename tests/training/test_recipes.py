@@ -1,0 +1,181 @@
+"""Recipes (config -> staged training) and the evaluation suite, on the embedded dataset."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from llie_core.training import recipes
+from llie_core.engine import TrainResult, load_config
+from llie_core.evaluation.suite import evaluate_suite
+from llie_core.core.profiles import load_profile
+from llie_core.training.recipes import StageTask, call_model, load_method_config, train_method, training_data
+
+
+@pytest.fixture()
+def embedded_profile(tmp_path, monkeypatch):
+    """The smoke profile on the embedded set only (no real data), cached under tmp_path."""
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    monkeypatch.setenv("LLIE_CACHE_DIR", str(tmp_path / "cache"))
+    return load_profile("smoke", overrides={"data": {"val_images": 2, "synthetic": {"variants_per_photo": 2}}})
+
+
+def test_variant_merge_and_unknown_variant():
+    base = load_method_config("frlie", "smoke")
+    wo_fr = load_method_config("frlie", "smoke", "wo_fr")
+    assert base["variant"] is None and "variants" not in base
+    assert wo_fr["variant"] == "wo_fr" and wo_fr["variant_description"]
+    assert wo_fr["stages"]["stage1"] is None and base["stages"]["stage1"]["forward"] == "reconstruct"
+    assert wo_fr["stages"]["stage2"]["forward_inputs"] == ["low"]
+    with pytest.raises(KeyError, match="choose from"):
+        load_method_config("frlie", "smoke", "nope")
+    with pytest.raises(FileNotFoundError, match="methods"):
+        load_method_config("nomethod", "smoke")
+
+
+def test_training_data_holds_out_a_validation_split(embedded_profile):
+    data = training_data(embedded_profile)
+    assert data.name == "synthetic (fallback: lol_v1 not available)"
+    assert len(data.val_pairs) == 2
+    assert not {tuple(p) for p in data.val_pairs} & {tuple(p) for p in data.train_pairs}
+    assert training_data(embedded_profile).val_pairs == data.val_pairs  # deterministic
+    assert set(data.checksums) == {"train", "val"}
+    too_many = dict(embedded_profile, data={**embedded_profile["data"], "val_images": 1000})
+    with pytest.raises(ValueError, match="val_images"):
+        training_data(too_many)
+
+
+class _Toy(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return x * self.scale
+
+    def pair(self, low, high):
+        return {"output": low * self.scale, "gap": (high - low).abs().mean()}
+
+
+def test_stage_task_calls_the_named_method_and_hides_high_when_self_supervised():
+    batch = {"low": torch.rand(1, 3, 4, 4), "high": torch.rand(1, 3, 4, 4)}
+    task = StageTask(method="pair", forward_inputs=["low", "high"])
+    out = task.forward(_Toy(), batch)
+    assert set(out) == {"output", "gap"}
+    ssl = StageTask(self_supervised=True)
+    assert "high" not in ssl.loss_inputs(batch, ssl.forward(_Toy(), batch))
+    assert "high" in task.loss_inputs(batch, out)
+    with pytest.raises(ValueError, match="self-supervised"):
+        StageTask(forward_inputs=["low", "high"], self_supervised=True)
+    with pytest.raises(KeyError, match="high"):
+        task.forward(_Toy(), {"low": batch["low"]})
+
+
+def test_call_model_goes_through_ddp_forward(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        inner = _Toy()
+        ddp = nn.parallel.DistributedDataParallel(inner)
+        low, high = torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4)
+        out = call_model(ddp, "pair", low, high)
+        out["output"].sum().backward()
+        assert inner.scale.grad is not None and torch.allclose(inner.scale.grad, low.sum().reshape(1))
+        assert "forward" not in vars(inner)  # the class forward is back
+        assert torch.equal(call_model(ddp, "forward", low), low)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_frlie_smoke_recipe_trains_both_stages_and_resumes(embedded_profile, tmp_path):
+    run = train_method("frlie", embedded_profile, tmp_path / "runs")
+    assert list(run.stages) == ["stage1", "stage2"]
+    assert all(isinstance(r, TrainResult) and r.stopped_reason == "completed" for r in run.stages.values())
+    assert (run.run_dir / "recipe.json").is_file() and (run.run_dir / "stage2" / "run.json").is_file()
+    # stage 2 trained only FRNet: the autoencoder equals stage 1's best weights
+    stage1 = torch.load(run.stages["stage1"].best_checkpoint, weights_only=True)["model"]
+    now = run.model.state_dict()
+    assert all(torch.equal(now[k], v) for k, v in stage1.items() if k.startswith(("encoder.", "decoder.")))
+    assert not all(torch.equal(now[k], v) for k, v in stage1.items() if k.startswith("feature_processor."))
+    again = train_method("frlie", embedded_profile, tmp_path / "runs")
+    assert [r.stopped_reason for r in again.stages.values()] == ["already_finished"] * 2
+    assert all(torch.equal(again.model.state_dict()[k], v) for k, v in now.items())
+
+
+def test_official_stage1_is_used_when_present_and_trained_when_absent(monkeypatch, tmp_path, real_data_root):
+    cfg = load_method_config("frlie", "quick")
+    from llie_core.models import build_model
+
+    model = build_model(dict(cfg["model"]))
+    assert recipes._official_init(model, cfg, "stage1").startswith("official weights")
+    monkeypatch.setenv("LLIE_DATA_ROOT", str(tmp_path))  # no weights beside this root
+    assert recipes._official_init(build_model(dict(cfg["model"])), cfg, "stage1") is None
+    assert recipes._official_init(model, cfg, "stage2") is None
+
+
+def test_evaluate_suite_rows_and_not_run_reasons(embedded_profile, tmp_path):
+    from llie_core.evaluation.baselines import build_enhancer
+
+    table = evaluate_suite(build_enhancer("input"), embedded_profile, tmp_path / "scores",
+                           paired=["synthetic", "lol_v1"], unpaired=["dicm"])
+    assert list(table["dataset"]) == ["synthetic", "lol_v1", "dicm"]
+    rows = table.set_index("dataset")
+    assert rows.loc["synthetic", "status"] == "ok" and rows.loc["synthetic", "images"] >= 1
+    assert rows.loc["lol_v1", "status"].startswith("not run:") and rows.loc["dicm", "status"].startswith("not run")
+    per_image = pd.read_csv(tmp_path / "scores" / "input" / "synthetic.csv")
+    per_image = per_image[per_image["image"] != "mean"]
+    assert math.isclose(rows.loc["synthetic", "psnr"], per_image["psnr"].mean(), rel_tol=1e-9)
+
+
+def test_scaled_budget_keeps_the_schedule_shape():
+    sched = {"type": "multistep", "milestones": [470, 600], "warmup_iters": 20, "step_per": "iter"}
+    assert recipes.scaled_schedule(sched, 0.5) == {**sched, "milestones": [235, 300], "warmup_iters": 10}
+    assert recipes.scaled_schedule(sched, 1.0) == sched
+    per_epoch = {**sched, "step_per": "epoch"}
+    assert recipes.scaled_schedule(per_epoch, 0.5) == per_epoch  # epochs are not scaled by an iteration budget
+
+
+def test_initial_weights_do_not_depend_on_earlier_random_draws(embedded_profile, tmp_path):
+    first = train_method("frlie", embedded_profile, tmp_path / "a")
+    torch.rand(1000)  # whatever ran in between must not change the next run
+    second = train_method("frlie", embedded_profile, tmp_path / "b")
+    assert recipes.model_fingerprint(first.model) == recipes.model_fingerprint(second.model)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_every_llflow_stage_lets_ddp_find_unused_parameters(profile):
+    """LLFlow steps leave parameters without gradients; without the key, DDP fails at the second step."""
+    prof = load_profile(profile)
+    for variant in [None, *recipes.method_variants("llflow", profile)]:
+        cfg = load_method_config("llflow", profile, variant)
+        for name, stage in cfg["stages"].items():
+            engine_cfg = load_config(recipes._engine_config(cfg, stage, prof, 1.0))
+            assert engine_cfg.train.find_unused_parameters is True, (profile, variant, name)
+
+
+class _StopBeforeTraining(Exception):
+    pass
+
+
+def test_seed_sets_initial_weights_engine_seed_and_replica_tag(embedded_profile, tmp_path, monkeypatch):
+    seen = []
+
+    def capture(engine_cfg, train_dataset, val_dataset, run_dir, *, model, **kwargs):
+        seen.append({"weights": recipes.model_fingerprint(model), "engine_seed": engine_cfg["train"]["seed"],
+                     "run_dir": run_dir.parent.name})
+        raise _StopBeforeTraining
+
+    monkeypatch.setattr(recipes, "train", capture)
+    data = training_data(embedded_profile)
+    for seed in (None, 0, 1):
+        with pytest.raises(_StopBeforeTraining):
+            train_method("llflow", embedded_profile, tmp_path, data=data, seed=seed)
+    default, main, replica = seen
+    assert default == main                                   # the profile's seed is the default
+    assert main["run_dir"] == "llflow" and replica["run_dir"] == "llflow-seed1"
+    assert (main["engine_seed"], replica["engine_seed"]) == (10, 11)   # the recipe pins 10 (released manual_seed)
+    assert replica["weights"] != main["weights"]

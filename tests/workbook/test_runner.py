@@ -1,0 +1,329 @@
+"""The papermill runner: order, failure reporting, manifest, and 00_data_prep in the smoke profile."""
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_prep.synthetic import synthetic_root
+from data_prep.testing import write_fake_pairs
+from llie_core.workbook import runner as workbook
+from llie_core.report.artifacts import missing_outputs, unregistered_outputs
+from llie_core.evaluation.baselines import BASELINES
+from llie_core.evaluation.suite import PAIRED_METRICS, UNPAIRED_METRICS
+from llie_core.core.profiles import load_profile
+from llie_core.core.provenance import checksum_files
+from tests.helpers import TINY_SYNTHETIC
+
+
+def _write_notebook(path: Path, *sources: str) -> None:
+    cells = [nbformat.v4.new_code_cell('profile: str = "smoke"\nroot: str = ""\ndata_root: str = ""')]
+    cells[0].metadata["tags"] = ["parameters"]
+    cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture()
+def fake_root(tmp_path, monkeypatch):
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    monkeypatch.setenv("LLIE_ROOT", str(tmp_path))
+    nbs = tmp_path / "notebooks"
+    _write_notebook(nbs / "00_ok.ipynb", "from pathlib import Path\n"
+                    "Path(root, 'results', profile, 'ok.txt').write_text(profile)")
+    _write_notebook(nbs / "01_boom.ipynb", "x = 1", "raise ValueError('deliberate failure')")
+    _write_notebook(nbs / "02_never.ipynb", "pass")
+    return tmp_path
+
+
+def test_select_notebooks_by_number_and_name(fake_root):
+    nbs = workbook.list_notebooks(fake_root)
+    assert [p.stem for p in nbs] == ["00_ok", "01_boom", "02_never"]
+    assert [p.stem for p in workbook.select_notebooks(nbs, ["01"])] == ["01_boom"]
+    assert [p.stem for p in workbook.select_notebooks(nbs, ["ok", "02_never"])] == ["00_ok", "02_never"]
+    with pytest.raises(SystemExit, match="no notebook matches"):
+        workbook.select_notebooks(nbs, ["99"])
+
+
+@pytest.mark.notebook
+def test_runner_stops_at_first_failure_and_names_the_cell(fake_root):
+    with pytest.raises(workbook.NotebookFailed) as err:
+        workbook.run_workbook("smoke", root=fake_root, kernel="python3")
+    message = str(err.value)
+    assert "01_boom.ipynb" in message and "cell 2" in message and "deliberate failure" in message
+    manifest = json.loads((fake_root / "results/smoke/manifest.json").read_text())
+    status = {nb["name"]: nb["status"] for nb in manifest["notebooks"]}
+    assert status == {"00_ok": "ok", "01_boom": "failed", "02_never": "skipped"}
+    assert manifest["profile"] == "smoke" and manifest["git_commit"] and manifest["versions"]["torch"]
+    assert (fake_root / "results/smoke/ok.txt").read_text() == "smoke"
+    assert (fake_root / "results/smoke/notebooks/01_boom.ipynb").is_file()  # kept, with the traceback
+
+
+@pytest.mark.notebook
+def test_running_one_notebook_keeps_the_others_in_the_manifest(fake_root):
+    with pytest.raises(workbook.NotebookFailed):
+        workbook.run_workbook("smoke", root=fake_root, kernel="python3")
+    path = fake_root / "results/smoke/manifest.json"
+    first = {nb["name"]: nb for nb in json.loads(path.read_text())["notebooks"]}
+    workbook.run_workbook("smoke", only=["02"], root=fake_root, kernel="python3")
+    manifest = json.loads(path.read_text())
+    records = {nb["name"]: nb for nb in manifest["notebooks"]}
+    assert list(records) == ["00_ok", "01_boom", "02_never"]
+    assert records["00_ok"] == first["00_ok"] and records["01_boom"]["status"] == "failed"
+    assert records["02_never"]["status"] == "ok" and records["02_never"]["git_commit"]
+    assert manifest["seconds"] == pytest.approx(sum(nb["seconds"] for nb in records.values()), abs=0.02)
+
+
+@pytest.mark.notebook
+def test_manifest_is_written_after_each_notebook(fake_root):
+    """A run killed mid-way (no ``finally``) still records the notebooks that finished."""
+    _write_notebook(fake_root / "notebooks/01_boom.ipynb",
+                    "import json\nfrom pathlib import Path\n"
+                    "m = json.loads(Path(root, 'results', profile, 'manifest.json').read_text())\n"
+                    "status = {nb['name']: nb['status'] for nb in m['notebooks']}\n"
+                    "assert status == {'00_ok': 'ok', '01_boom': 'pending', '02_never': 'pending'}, status")
+    run = workbook.run_workbook("smoke", root=fake_root, kernel="python3")
+    assert [nb.status for nb in run.notebooks] == ["ok", "ok", "ok"]
+
+
+def _run_data_prep(tmp_path: Path, repo_root: Path, data_root: Path | None) -> Path:
+    """Run the real 00_data_prep notebook in a scratch copy of the project (keeps results/ of the repo clean)."""
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(repo_root / "notebooks/00_data_prep.ipynb", root / "notebooks")
+    run = workbook.run_workbook("smoke", only=["00"], root=root, data_root=data_root, kernel="python3")
+    assert run.ok and [nb.status for nb in run.notebooks] == ["ok"]
+    return root / "results" / "smoke"
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_data_prep_notebook_on_the_embedded_set(tmp_path, repo_root, monkeypatch):
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    out = _run_data_prep(tmp_path, repo_root, None)
+    for rel in ("tables/data_inventory.csv", "tables/data_inventory.md", "figures/data_samples.png",
+                "figures/data_histograms.png", "notebooks/00_data_prep.ipynb", "manifest.json"):
+        assert (out / rel).is_file(), rel
+    inv = pd.read_csv(out / "tables/data_inventory.csv")
+    assert set(inv.loc[inv["name"] == "lol_v1", "state"]) == {"missing"}
+    assert "found" in set(inv.loc[inv["name"] == "synthetic", "state"])
+    checksums = json.loads((out / "manifest.json").read_text())["data_checksums"]
+    assert {"synthetic/train", "synthetic/test"} <= set(checksums)  # the set the smoke run uses, no data root
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_data_prep_notebook_on_the_shared_data(tmp_path, repo_root, real_data_root, monkeypatch):
+    out = _run_data_prep(tmp_path, repo_root, real_data_root)
+    inv = pd.read_csv(out / "tables/data_inventory.csv")
+    lol_test = inv[(inv["name"] == "lol_v1") & (inv["split"] == "test")]
+    assert list(lol_test["state"]) == ["found"] and list(lol_test["n_items"]) == [15]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "lol_v1/test" in manifest["data_checksums"]
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_whole_smoke_workbook_runs_end_to_end(tmp_path, repo_root, real_data_root):
+    """Every numbered notebook, in order, in the smoke profile on the shared data (scratch copy of the project,
+    so the repo's results/ stays clean and nothing is reused from an earlier run)."""
+    root = tmp_path / "project"
+    shutil.copytree(repo_root / "notebooks", root / "notebooks")
+    run = workbook.run_workbook("smoke", root=root, data_root=real_data_root, kernel="python3")
+    assert run.ok and all(nb.status == "ok" for nb in run.notebooks)
+    names = [nb.name for nb in run.notebooks]
+    assert names == sorted(names) and names[0] == "00_data_prep"
+    out = root / "results" / "smoke"
+    for nb in names:
+        assert (out / "notebooks" / f"{nb}.ipynb").is_file()
+    assert (out / "tables" / "baselines.csv").is_file() and (out / "tables" / "frlie_table1.csv").is_file()
+    assert missing_outputs(out, "smoke") == []  # every registered table and figure of the smoke profile
+    assert unregistered_outputs(out) == []
+    check_smoke_baselines(pd.read_csv(out / "tables" / "baselines.csv"))
+
+
+# ------------------------------------------------------------------- smoke baselines table (content, not existence)
+# PSNR (dB, 8-bit outputs, mean over the smoke crops: max 3 images per set, centre crop <= 256 px) of the
+# deterministic baselines on the CI data (LLIE_DATA_ROOT=../shared/data) and the embedded synthetic set (seed 0).
+# Measured with llie_core.evaluation.suite.score_baselines(load_profile("smoke", data_root=...)) and by the workbook run.
+SMOKE_BASELINE_PSNR = {
+    ("input", "lol_v1"): 11.0884, ("input", "fivek"): 15.0902, ("input", "synthetic"): 12.4362,
+    ("he", "lol_v1"): 16.4320, ("he", "fivek"): 17.6474, ("he", "synthetic"): 14.9361,
+    ("clahe", "lol_v1"): 15.5924, ("clahe", "fivek"): 17.0932, ("clahe", "synthetic"): 18.4620,
+    ("lime", "lol_v1"): 16.6244, ("lime", "fivek"): 13.6657, ("lime", "synthetic"): 14.3731,
+    ("zero_dce", "lol_v1"): 20.1202, ("zero_dce", "fivek"): 16.7261, ("zero_dce", "synthetic"): 17.5244,
+}
+PSNR_TOL = 1e-3
+# Test sets of the smoke profile that are not in ../shared/data: their rows say "not run" for every method.
+ABSENT_IN_CI = {
+    "mef": "none of the accepted layouts exists",   # MEF database, not redistributed with the CI data
+    "npe": "none of the accepted layouts exists",   # NPE: no stable source, not in the CI data
+    "vv": "none of the accepted layouts exists",    # VV (Vonikakis), not in the CI data
+}
+# Closed ranges every value of an "ok" row must fall in. NIQE/BRISQUE have no fixed bound: finite is required (a
+# NaN would mean the NR metric failed on an image; no NaN is expected on the smoke crops).
+METRIC_RANGES = {
+    "psnr": (0.0, 100.0), "psnr_gtmean": (0.0, 100.0),
+    "ssim": (-1.0, 1.0), "ssim_gray": (-1.0, 1.0), "ssim_gtmean": (-1.0, 1.0),
+    "lpips_alex": (0.0, math.inf), "lpips_alex_gtmean": (0.0, math.inf),
+    "niqe": (-math.inf, math.inf), "brisque": (-math.inf, math.inf),
+}
+
+
+def check_smoke_baselines(table: pd.DataFrame) -> None:
+    """The smoke ``baselines.csv``: every method x test set of the profile has a row; only the sets of
+    :data:`ABSENT_IN_CI` are "not run" (with their reason); pinned PSNRs; every score finite and in range
+    (paired rows: all of PAIRED_METRICS; unpaired rows: NIQE and BRISQUE, paired columns empty)."""
+    profile = load_profile("smoke")["data"]
+    sets = {**{d: "paired" for d in profile["eval_paired"]}, **{d: "unpaired" for d in profile["eval_unpaired"]}}
+    assert sorted(zip(table["method"], table["dataset"])) == sorted((m, d) for m in BASELINES for d in sets)
+    assert dict(zip(table["dataset"], table["kind"])) == sets
+    rows = table.set_index(["method", "dataset"])
+    not_run = rows[rows["status"] != "ok"]
+    unexpected = not_run[~not_run.index.get_level_values("dataset").isin(list(ABSENT_IN_CI))]
+    assert unexpected.empty, f"unexpected 'not run' rows:\n{unexpected['status'].to_string()}"
+    for (method, dataset), status in not_run["status"].items():
+        assert status.startswith("not run: ") and ABSENT_IN_CI[dataset] in status, (method, dataset, status)
+        assert rows.loc[(method, dataset), "images"] == 0
+    ok = rows[rows["status"] == "ok"]
+    assert (ok["images"] > 0).all()
+    for key, psnr in SMOKE_BASELINE_PSNR.items():
+        assert rows.loc[key, "status"] == "ok", key
+        assert rows.loc[key, "psnr"] == pytest.approx(psnr, abs=PSNR_TOL), key
+    for kind, metrics in (("paired", PAIRED_METRICS), ("unpaired", UNPAIRED_METRICS)):
+        scored = ok[ok["kind"] == kind]
+        assert not scored.empty, kind
+        for metric in metrics:
+            low, high = METRIC_RANGES[metric]
+            values = scored[metric]
+            assert np.isfinite(values).all(), f"{kind} {metric}: non-finite {values[~np.isfinite(values)].to_dict()}"
+            assert values.between(low, high).all(), f"{kind} {metric} outside [{low}, {high}]: {values.to_dict()}"
+        if kind == "unpaired":
+            assert scored[[m for m in PAIRED_METRICS if m not in UNPAIRED_METRICS]].isna().all().all()
+
+
+def _smoke_table() -> pd.DataFrame:
+    """A synthetic baselines table that satisfies :func:`check_smoke_baselines` (pinned PSNRs, in-range values)."""
+    profile = load_profile("smoke")["data"]
+    rows = []
+    for method in BASELINES:
+        for kind in ("paired", "unpaired"):
+            for dataset in profile[f"eval_{kind}"]:
+                row = {"method": method, "dataset": dataset, "kind": kind, "images": 3, "status": "ok"}
+                if dataset in ABSENT_IN_CI:
+                    row.update(images=0, status=f"not run: {dataset}/test: {ABSENT_IN_CI[dataset]} under /data")
+                elif kind == "paired":
+                    row.update({m: 0.5 for m in PAIRED_METRICS}, psnr=SMOKE_BASELINE_PSNR[(method, dataset)])
+                else:
+                    row.update({m: 0.5 for m in UNPAIRED_METRICS})
+                rows.append(row)
+    return pd.DataFrame(rows, columns=["method", "dataset", "kind", "images", "status", *PAIRED_METRICS])
+
+
+@pytest.mark.parametrize("method, dataset, column, value, message", [
+    ("he", "lol_v1", "psnr", SMOKE_BASELINE_PSNR[("he", "lol_v1")] + 0.01, "'he', 'lol_v1'"),  # 0.01 dB off
+    ("lime", "fivek", "ssim", 1.2, "paired ssim outside"),
+    ("input", "fivek", "lpips_alex", -0.1, "paired lpips_alex outside"),
+    ("clahe", "dicm", "niqe", np.nan, "unpaired niqe: non-finite"),
+    ("zero_dce", "dicm", "status", "not run: weights absent", "unexpected 'not run' rows"),
+    ("he", "mef", "status", "not run: crashed", "crashed"),                           # absent set, wrong reason
+])
+def test_smoke_baselines_check_rejects_wrong_content(method, dataset, column, value, message):
+    """The content checks of the end-to-end test can fail: each corruption of a table that passes is rejected."""
+    check_smoke_baselines(_smoke_table())
+    table = _smoke_table()
+    table.loc[(table["method"] == method) & (table["dataset"] == dataset), column] = value
+    with pytest.raises(AssertionError, match=re.escape(message)):
+        check_smoke_baselines(table)
+
+
+def test_a_kernel_of_another_interpreter_is_not_used(tmp_path, monkeypatch, capsys):
+    """A stale ``llie-workbook`` spec (left by another checkout) would run another copy of the code."""
+    kernels = tmp_path / "kernels"
+    spec_dir = kernels / workbook.KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    spec = {"argv": ["/elsewhere/.venv/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "stale", "language": "python"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    assert workbook.pick_kernel(None) == "python3"
+    assert "/elsewhere/.venv/bin/python" in capsys.readouterr().err
+    spec["argv"][0] = sys.executable
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    assert workbook.pick_kernel(None) == workbook.KERNEL_NAME
+    assert workbook.pick_kernel("python3") == "python3"
+
+
+# ------------------------------------------------------------------------------------- provenance (no papermill)
+TINY_SYNTHETIC_PROFILE = {"data": {"synthetic": TINY_SYNTHETIC}}
+
+
+def _synthetic_fingerprints(profile: dict) -> dict[str, str]:
+    """Fingerprints of the embedded build's files, computed from the folder itself."""
+    build = synthetic_root(profile)
+    return {f"synthetic/{split}": checksum_files((build / split).rglob("*.png")) for split in ("train", "test")}
+
+
+@pytest.mark.parametrize("name", ["smoke", "quick", "paper"])
+def test_data_checksums_include_the_embedded_set_without_a_data_root(name, monkeypatch):
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    cfg = load_profile(name, overrides=TINY_SYNTHETIC_PROFILE)
+    assert cfg["data"]["root"] is None
+    assert workbook.data_checksums(cfg) == _synthetic_fingerprints(cfg)  # paper: the training fallback
+
+
+def test_data_checksums_with_a_data_root_add_the_embedded_set_only_when_used(tmp_path, monkeypatch):
+    write_fake_pairs(tmp_path, "LOLv1/our485/low", "LOLv1/our485/high", ["1.png", "2.png"])
+    write_fake_pairs(tmp_path, "LOLv1/eval15/low", "LOLv1/eval15/high", ["3.png"])
+    smoke = load_profile("smoke", overrides=TINY_SYNTHETIC_PROFILE, data_root=str(tmp_path))
+    sums = workbook.data_checksums(smoke)
+    assert set(sums) == {"lol_v1/train", "lol_v1/test", "synthetic/train", "synthetic/test"}
+    assert {k: v for k, v in sums.items() if k.startswith("synthetic/")} == _synthetic_fingerprints(smoke)
+    paper = load_profile("paper", overrides=TINY_SYNTHETIC_PROFILE, data_root=str(tmp_path))
+    assert set(workbook.data_checksums(paper)) == {"lol_v1/train", "lol_v1/test"}  # LOL present: no fallback
+
+
+def _git(repo: Path, *args: str) -> str:
+    cmd = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false", *args]
+    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_each_notebook_records_the_commit_at_its_own_start(tmp_path, monkeypatch):
+    """The code changes mid-run: a commit after the first notebook, an uncommitted edit after the second."""
+    for nb in ("00_a", "01_b", "02_c"):
+        _write_notebook(tmp_path / "notebooks" / f"{nb}.ipynb", "pass")
+    (tmp_path / "code.py").write_text("v = 1\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "notebooks", "code.py")
+    _git(tmp_path, "commit", "-qm", "first")
+    first = _git(tmp_path, "rev-parse", "HEAD")
+
+    def fake_run(nb, output, parameters, kernel, cwd, timeout):
+        if nb.stem == "00_a":
+            (tmp_path / "code.py").write_text("v = 2\n")
+            _git(tmp_path, "commit", "-qam", "second")
+        elif nb.stem == "01_b":
+            (tmp_path / "code.py").write_text("v = 3\n")  # tracked file edited, not committed
+
+    for var in ("LLIE_ROOT", "PAPERMILL_EXECUTION", "LLIE_DATA_ROOT"):
+        monkeypatch.delenv(var, raising=False)  # run_workbook sets some; restored after the test
+    monkeypatch.setattr(workbook, "run_notebook", fake_run)
+    monkeypatch.setattr(workbook, "data_checksums", lambda cfg: {})
+    (tmp_path / ".gitignore").write_text("results/\n")  # untracked: must not count as dirty
+    run = workbook.run_workbook("smoke", root=tmp_path, kernel="python3")
+    second = _git(tmp_path, "rev-parse", "HEAD")
+    assert second != first and run.git_commit == first
+    assert [nb.git_commit for nb in run.notebooks] == [first, second, second + "+dirty"]
+    manifest = json.loads((tmp_path / "results/smoke/manifest.json").read_text())
+    assert [nb["git_commit"] for nb in manifest["notebooks"]] == [first, second, second + "+dirty"]
