@@ -7,6 +7,8 @@ PY      := $(VENV)/bin/python
 KERNEL  := llie-workbook
 # Real benchmark data when present (override with LLIE_DATA_ROOT=/path/to/data); else the embedded set is used.
 export LLIE_DATA_ROOT ?= $(firstword $(wildcard ../shared/data))
+# Deterministic cuBLAS (training on CUDA with train.deterministic): must be set before the process starts.
+export CUBLAS_WORKSPACE_CONFIG ?= :4096:8
 
 .PHONY: setup install kernel assets check-env reproduce test test-fast smoke lint-notebooks status clean-results
 
@@ -45,8 +47,9 @@ test-fast: setup
 smoke: setup
 	$(PY) -m llie_core.workbook run --profile smoke
 
+# The datasets the profile uses (python -m data_prep status [--datasets a,b] lists any dataset, without llie_core).
 status: install
-	$(PY) -m data_prep status
+	$(PY) -m llie_core.workbook status --profile $(PROFILE)
 
 clean-results:
 	rm -rf results/smoke

@@ -1,4 +1,9 @@
-"""``python -m data_prep {status,build-synthetic,download}`` (also installed as ``llie-data``)."""
+"""``python -m data_prep {status,build-synthetic,download}`` (also installed as ``llie-data``).
+
+An entry point: the data root (``--data-root``, else ``$LLIE_DATA_ROOT``) and the cache folder (``--cache-dir``,
+else ``$LLIE_CACHE_DIR``, else ``<checkout>/.cache``) are resolved here and passed down. It needs nothing from
+``llie_core``; the status of the datasets a run profile uses is ``python -m llie_core.workbook status --profile P``.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,38 +11,37 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from llie_core.core import paths
+from data_prep.catalogue import DatasetSpec, get_spec
+from data_prep.files import default_cache_dir
+from data_prep.settings import SyntheticSettings, as_path, resolve_roots
 
-from data_prep.catalogue import DatasetSpec
+
+def _cache_dir(args: argparse.Namespace) -> Path:
+    return as_path(getattr(args, "cache_dir", None)) or default_cache_dir()
+
+
+def _dataset_names(text: str | None) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] if text else None
 
 
 def _status(args: argparse.Namespace) -> int:
-    import pandas as pd
+    from .validate import format_status, status_table
 
-    from .validate import status_table
-
-    root = paths.data_root(args.root)
-    table = status_table(root, deep=args.deep)
-    print(f"data root: {root or '(none: set $LLIE_DATA_ROOT or pass --root)'}")
-    with pd.option_context("display.max_colwidth", 120, "display.width", 250, "display.max_rows", None):
-        print(table[["name", "split", "state", "n_items", "expected", "reason"]].to_string(index=False))
-    todo = table[table["state"] != "found"]
-    if len(todo):
-        print("\nhow to fix:")
-        for row in todo.itertuples():
-            print(f"  {row.name}/{row.split} [{row.state}]: {row.fix}")
-            for problem in filter(None, row.problems.split("; ")):
-                print(f"      {problem}")
+    root, _ = resolve_roots(args.data_root)
+    try:
+        table = status_table(root, deep=args.deep, names=_dataset_names(args.datasets), cache_dir=_cache_dir(args))
+    except KeyError as exc:
+        print(exc.args[0], file=sys.stderr)
+        return 2
+    print(format_status(table, root))
     return 0
 
 
 def _build_synthetic(args: argparse.Namespace) -> int:
-    from llie_core.core.profiles import load_profile
+    from .synthetic import build_synthetic
 
-    from .synthetic import synthetic_root
-
-    root = synthetic_root(load_profile(args.profile))
-    print(root)
+    print(build_synthetic(_cache_dir(args), seed=args.seed, variants_per_photo=args.variants_per_photo,
+                          max_side=args.max_side or None))
     return 0
 
 
@@ -56,8 +60,6 @@ def _explain_manual(spec: DatasetSpec) -> None:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from data_prep.catalogue import get_spec
-
     try:
         spec = get_spec(args.name)
     except KeyError as exc:
@@ -71,29 +73,42 @@ def _download(args: argparse.Namespace) -> int:
         return 1
     from .download import download
 
-    print(download(spec.download_url, download_destination(spec, args.root), spec.download_sha256))
+    root, _ = resolve_roots(args.data_root)
+    print(download(spec.download_url, download_destination(spec, root, _cache_dir(args)), spec.download_sha256))
     return 0
 
 
-def download_destination(spec: DatasetSpec, root: str | None = None) -> Path:
-    """``<data root>/downloads/<file>``, or ``<cache>/downloads/<file>`` when no data root is set."""
-    base = paths.data_root(root) or paths.cache_dir()
+def download_destination(spec: DatasetSpec, root: str | Path | None, cache_dir: str | Path) -> Path:
+    """``<data root>/downloads/<file>``, or ``<cache_dir>/downloads/<file>`` when no data root is set."""
+    base = as_path(root) or Path(cache_dir)
     return base / "downloads" / spec.download_url.rsplit("/", 1)[-1]
 
 
+def _add_roots(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", "--root", dest="data_root", default=None,
+                        help="data root (default: $LLIE_DATA_ROOT)")
+    parser.add_argument("--cache-dir", default=None, help="cache folder (default: $LLIE_CACHE_DIR, else .cache)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m data_prep", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m data_prep", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     status = sub.add_parser("status", help="which datasets are found, partial, missing or invalid")
-    status.add_argument("--root", default=None, help="data root (default: $LLIE_DATA_ROOT)")
+    _add_roots(status)
+    status.add_argument("--datasets", default=None, metavar="A,B",
+                        help="comma-separated dataset names (default: every dataset of the catalogue)")
     status.add_argument("--deep", action="store_true", help="decode every image (slow on large sets)")
     status.set_defaults(func=_status)
-    build = sub.add_parser("build-synthetic", help="build the embedded synthetic set for a profile")
-    build.add_argument("--profile", default="quick", help="smoke | quick | paper (default: quick)")
+    defaults = SyntheticSettings()
+    build = sub.add_parser("build-synthetic", help="build the embedded synthetic set")
+    build.add_argument("--cache-dir", default=None, help="cache folder (default: $LLIE_CACHE_DIR, else .cache)")
+    build.add_argument("--seed", type=int, default=defaults.seed)
+    build.add_argument("--variants-per-photo", type=int, default=defaults.variants_per_photo)
+    build.add_argument("--max-side", type=int, default=defaults.max_side, help="0: full-size photos")
     build.set_defaults(func=_build_synthetic)
     down = sub.add_parser("download", help="download a dataset, or explain where to get it")
     down.add_argument("name")
-    down.add_argument("--root", default=None, help="data root (default: $LLIE_DATA_ROOT)")
+    _add_roots(down)
     down.set_defaults(func=_download)
     args = parser.parse_args(argv)
     return args.func(args)

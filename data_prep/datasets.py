@@ -1,4 +1,5 @@
-"""Torch datasets over image files, and the profile-driven choice of which files to use.
+"""Torch datasets over image files, and the choice of which files to use from the data settings
+(:class:`data_prep.settings.DataSettings`).
 
 Train mode (``patch_size`` set): one random square window, the same on low and high, then optional flips and
 rot90 (BasicSR ``paired_random_crop`` + ``augment``). The randomness depends only on ``(seed, epoch, index)``,
@@ -18,6 +19,8 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from .image_io import read_image
+from .settings import DataSettings
+from .synthetic import synthetic_root
 from .validate import DatasetError, list_images, list_pairs
 
 Pair = tuple[Path, Path]
@@ -190,49 +193,39 @@ def evenly_spaced(items: Sequence[Any], limit: int | None) -> list[Any]:
     return [items[i] for i in indices]
 
 
-def _limit(profile: dict[str, Any], split: str) -> int | None:
-    data = profile.get("data", {})
-    return data.get("max_train_images") if split == "train" else data.get("max_eval_images")
-
-
-def resolve_paired(name: str, profile: dict[str, Any], split: str) -> list[Pair]:
-    """Pairs of ``name``/``split`` under ``profile['data']['root']`` ('synthetic': the embedded set, built if
-    needed), cut to the profile's ``max_train_images``/``max_eval_images`` by even spacing."""
+def resolve_paired(name: str, data: DataSettings, split: str) -> list[Pair]:
+    """Pairs of ``name``/``split`` under ``data.root`` ('synthetic': the embedded set in ``data.cache_dir``, built
+    if needed), cut to ``data.max_train_images``/``data.max_eval_images`` by even spacing."""
     if name == "synthetic":
-        from .synthetic import synthetic_root
-
-        pairs = list_pairs(name, synthetic_root(profile), split)
+        pairs = list_pairs(name, synthetic_root(data), split)
     else:
-        pairs = list_pairs(name, profile.get("data", {}).get("root"), split)
-    return evenly_spaced(pairs, _limit(profile, split))
+        pairs = list_pairs(name, data.root, split)
+    return evenly_spaced(pairs, data.limit(split))
 
 
-def resolve_unpaired(name: str, profile: dict[str, Any], split: str = "test") -> list[Path]:
+def resolve_unpaired(name: str, data: DataSettings, split: str = "test") -> list[Path]:
     """Images of an unpaired set (or the low side of a paired one), limited like :func:`resolve_paired`."""
     if name == "synthetic":
-        from .synthetic import synthetic_root
-
-        files = list_images(name, synthetic_root(profile), split)
+        files = list_images(name, synthetic_root(data), split)
     else:
-        files = list_images(name, profile.get("data", {}).get("root"), split)
-    return evenly_spaced(files, _limit(profile, split))
+        files = list_images(name, data.root, split)
+    return evenly_spaced(files, data.limit(split))
 
 
-def resolve_training_pairs(profile: dict[str, Any]) -> tuple[str, list[Pair]]:
-    """The first usable set of ``profile['data']['train']`` and its pairs; when none of the real sets is
-    present, the embedded set with the name ``"synthetic (fallback: <why>)"``."""
+def resolve_training_pairs(data: DataSettings) -> tuple[str, list[Pair]]:
+    """The first usable set of ``data.train`` and its pairs; when none of the real sets is present, the embedded
+    set with the name ``"synthetic (fallback: <why>)"``."""
     tried = []
-    for name in profile.get("data", {}).get("train", []):
+    for name in data.train:
         if name == "synthetic":
             break
         try:
-            return name, resolve_paired(name, profile, "train")
+            return name, resolve_paired(name, data, "train")
         except DatasetError:
             tried.append(name)
-    names = profile.get("data", {}).get("train", [])
     label = "synthetic"
     if tried:
         label = f"synthetic (fallback: {', '.join(tried)} not available)"
-    elif "synthetic" not in names:
+    elif "synthetic" not in data.train:
         label = "synthetic (fallback: no training set configured)"
-    return label, resolve_paired("synthetic", profile, "train")
+    return label, resolve_paired("synthetic", data, "train")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from llie_core.core.provenance import sha256_file
+from .files import sha256_file
 
 
 class DownloadError(RuntimeError):

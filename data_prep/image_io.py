@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from llie_core.core.provenance import atomic_write_bytes
+from .files import atomic_write_bytes
 
 PathLike = str | os.PathLike
 EXIF_ORIENTATION = 0x0112

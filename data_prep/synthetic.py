@@ -29,10 +29,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from llie_core.core import paths
-from llie_core.core import provenance
-
+from .files import sha256_file, write_json
 from .image_io import encode_png
+from .settings import DataSettings
 
 FORMAT_VERSION = 1
 DEGRADATION = ("low = quantise8(srgb(clip(Poisson(N * exposure * gain_c * linear(clean) ** gamma) / N "
@@ -175,14 +174,21 @@ def _write_images(folder: Path, seed: int, variants: int, max_side: int | None,
     return images, sources
 
 
-def build_synthetic(cache_dir: str | os.PathLike | None = None, seed: int = 0, variants_per_photo: int = 2,
+def _cache(cache_dir: str | os.PathLike | None) -> Path:
+    if cache_dir is None or cache_dir == "":
+        raise ValueError("the embedded synthetic set needs a cache folder: pass cache_dir (DataSettings.cache_dir, "
+                         "resolved by the entry point: $LLIE_CACHE_DIR or <checkout>/.cache)")
+    return Path(cache_dir).expanduser().resolve()
+
+
+def build_synthetic(cache_dir: str | os.PathLike, seed: int = 0, variants_per_photo: int = 2,
                     max_side: int | None = 512, model: LowLightModel = LowLightModel()) -> Path:
-    """Build (once) and return ``<cache>/synthetic/<hash>/`` with ``{train,test}/{low,high}/*.png`` and
+    """Build (once) and return ``<cache_dir>/synthetic/<hash>/`` with ``{train,test}/{low,high}/*.png`` and
     ``params.json``; the hash covers every parameter, the build is atomic and byte-deterministic per seed."""
     if variants_per_photo < 1:
         raise ValueError(f"variants_per_photo must be >= 1, got {variants_per_photo}")
     config = _config(seed, variants_per_photo, max_side, model)
-    parent = paths.cache_dir(cache_dir) / "synthetic"
+    parent = _cache(cache_dir) / "synthetic"
     final = parent / config_hash(config)
     if (final / "params.json").is_file():
         return final
@@ -190,9 +196,9 @@ def build_synthetic(cache_dir: str | os.PathLike | None = None, seed: int = 0, v
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=parent))
     try:
         images, sources = _write_images(tmp, seed, variants_per_photo, max_side, model)
-        files = {p.relative_to(tmp).as_posix(): provenance.sha256_file(p) for p in sorted(tmp.rglob("*.png"))}
-        provenance.write_json(tmp / "params.json", {**config, "degradation": DEGRADATION, "photo_sources": sources,
-                                                    "images": images, "files": files})
+        files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*.png"))}
+        write_json(tmp / "params.json", {**config, "degradation": DEGRADATION, "photo_sources": sources,
+                                          "images": images, "files": files})
         try:
             os.rename(tmp, final)
         except OSError:
@@ -204,17 +210,15 @@ def build_synthetic(cache_dir: str | os.PathLike | None = None, seed: int = 0, v
     return final
 
 
-def latest_build(cache_dir: str | os.PathLike | None = None) -> Path | None:
-    """The most recently built complete synthetic set in the cache, or ``None``."""
-    builds = [p.parent for p in (paths.cache_dir(cache_dir) / "synthetic").glob("[!.]*/params.json")]
+def latest_build(cache_dir: str | os.PathLike) -> Path | None:
+    """The most recently built complete synthetic set in ``cache_dir``, or ``None``."""
+    builds = [p.parent for p in (_cache(cache_dir) / "synthetic").glob("[!.]*/params.json")]
     return max(builds, key=lambda p: (p / "params.json").stat().st_mtime, default=None)
 
 
-def synthetic_root(profile: dict[str, Any]) -> Path:
-    """The embedded set for ``profile`` (``profile['data']['synthetic']``: seed, variants_per_photo, max_side,
-    optional model ranges), built on first use."""
-    settings = dict(profile.get("data", {}).get("synthetic") or {})
-    return build_synthetic(seed=settings.get("seed", profile.get("seed", 0)),
-                           variants_per_photo=settings.get("variants_per_photo", 2),
-                           max_side=settings.get("max_side", 512),
-                           model=LowLightModel.from_dict(settings.get("model")))
+def synthetic_root(data: DataSettings) -> Path:
+    """The embedded set of ``data.synthetic`` (seed, variants_per_photo, max_side, optional model ranges) in
+    ``data.cache_dir``, built on first use."""
+    settings = data.synthetic
+    return build_synthetic(data.cache_dir, seed=settings.seed, variants_per_photo=settings.variants_per_photo,
+                           max_side=settings.max_side, model=LowLightModel.from_dict(settings.model))

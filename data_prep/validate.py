@@ -12,12 +12,14 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 import pandas as pd
 from natsort import natsorted
 
 from .image_io import ImageReadError, image_size, read_image
+from .settings import DataSettings
+from .synthetic import latest_build
 from data_prep.catalogue import DATASETS, HIGH_PREFIXES, IMAGE_EXTENSIONS, LOW_PREFIXES, DatasetSpec, FolderLayout, get_spec
 
 IGNORED_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
@@ -138,20 +140,19 @@ def pair_by_name(low_files: Iterable[Path], high_files: Iterable[Path]) -> list[
 
 
 # --------------------------------------------------------------------------------------------- locating
-def _dataset_base(spec: DatasetSpec, root: str | Path | None) -> Path | None:
-    """The folder layouts are relative to: the data root, or for cache datasets the built set."""
+def _dataset_base(spec: DatasetSpec, root: str | Path | None, cache_dir: str | Path | None = None) -> Path | None:
+    """The folder layouts are relative to: the data root, or for cache datasets the built set (``root`` itself
+    when it is a build, else the newest build in ``cache_dir``; ``None`` when there is none)."""
     if spec.location == "cache":
         if root is not None and (Path(root) / "params.json").is_file():
             return Path(root)
-        from .synthetic import latest_build
-
-        return latest_build()
+        return latest_build(cache_dir) if cache_dir not in (None, "") else None
     return Path(root) if root not in (None, "") else None
 
 
 def _missing_fix(spec: DatasetSpec, split: str, base: Path | None) -> str:
     if spec.location == "cache":
-        return "run `python -m data_prep build-synthetic --profile smoke` (or any notebook that builds it)"
+        return "run `python -m data_prep build-synthetic` (or any notebook that uses it: it is built on first use)"
     where = base if base else "$LLIE_DATA_ROOT (or pass --root)"
     layouts = spec.splits[split].variants
     source = f"get it from: {spec.url}" if spec.public else spec.url  # the url says whom to ask
@@ -186,8 +187,12 @@ def _split_of(spec: DatasetSpec, split: str | None) -> str:
     return split
 
 
-def _require(spec: DatasetSpec, root: str | Path | None, split: str) -> tuple[Path, _Located]:
-    base = _dataset_base(spec, root)
+def _require(spec: DatasetSpec, root: str | Path | None, split: str,
+             cache_dir: str | Path | None = None) -> tuple[Path, _Located]:
+    base = _dataset_base(spec, root, cache_dir)
+    if base is None and spec.location == "cache":
+        raise DatasetError(f"{spec.name}/{split}: not built yet (no build in the cache {cache_dir}). "
+                           f"Fix: {_missing_fix(spec, split, None)}")
     if base is None:
         raise DatasetError(f"{spec.name}/{split}: no data root is configured. Fix: set $LLIE_DATA_ROOT or pass "
                            f"a root; {_missing_fix(spec, split, None)}")
@@ -220,19 +225,22 @@ def _images_of(located: _Located) -> tuple[list[Path], list[Path]]:
     return images, ignored
 
 
-def list_pairs(name: str, root: str | Path | None, split: str) -> list[tuple[Path, Path]]:
-    """(low, high) pairs of a paired dataset split, matched by name, naturally ordered."""
+def list_pairs(name: str, root: str | Path | None, split: str,
+               cache_dir: str | Path | None = None) -> list[tuple[Path, Path]]:
+    """(low, high) pairs of a paired dataset split, matched by name, naturally ordered (the embedded set: ``root``
+    is its build folder, else the newest build in ``cache_dir``)."""
     spec = get_spec(name)
     if not spec.paired:
         raise DatasetError(f"{name} is unpaired (no references). Fix: use list_images({name!r}, root)")
-    _, located = _require(spec, root, _split_of(spec, split))
+    _, located = _require(spec, root, _split_of(spec, split), cache_dir)
     return _pairs_of(located)[0]
 
 
-def list_images(name: str, root: str | Path | None, split: str | None = None) -> list[Path]:
+def list_images(name: str, root: str | Path | None, split: str | None = None,
+                cache_dir: str | Path | None = None) -> list[Path]:
     """Image files of an unpaired split (for paired sets: the low-light side), naturally ordered."""
     spec = get_spec(name)
-    _, located = _require(spec, root, _split_of(spec, split))
+    _, located = _require(spec, root, _split_of(spec, split), cache_dir)
     return _images_of(located)[0]
 
 
@@ -281,10 +289,11 @@ def _grade(spec: DatasetSpec, split: str, n: int, located: _Located, problems: l
     return "found", f"{n} items in {layout}", ""
 
 
-def _check_split(spec: DatasetSpec, root: str | Path | None, split: str, deep: bool) -> DatasetStatus:
+def _check_split(spec: DatasetSpec, root: str | Path | None, split: str, deep: bool,
+                 cache_dir: str | Path | None = None) -> DatasetStatus:
     expected = spec.expected_count[split]
     status = DatasetStatus(spec.name, split, "missing", None, 0, "", "", expected=expected)
-    base = _dataset_base(spec, root)
+    base = _dataset_base(spec, root, cache_dir)
     unreleased = "" if spec.public else " (no public release)"
     if base is None:
         status.reason = "not built yet" if spec.location == "cache" else f"no data root configured{unreleased}"
@@ -320,21 +329,43 @@ def _check_split(spec: DatasetSpec, root: str | Path | None, split: str, deep: b
 
 
 def check_dataset(name: str, root: str | Path | None, split: str | None = None,
-                  deep: bool = False) -> list[DatasetStatus]:
+                  deep: bool = False, cache_dir: str | Path | None = None) -> list[DatasetStatus]:
     """Status of every split of ``name`` (or just ``split``): counts, pairing, low/high size agreement (headers
-    only) and header readability; ``deep=True`` also decodes every image. Never raises for bad data."""
+    only) and header readability; ``deep=True`` also decodes every image. Never raises for bad data. The embedded
+    set is looked up in ``root`` when that is its build folder, else as the newest build in ``cache_dir``."""
     spec = get_spec(name)
     splits = [_split_of(spec, split)] if split is not None else list(spec.splits)
-    return [_check_split(spec, root, s, deep) for s in splits]
+    return [_check_split(spec, root, s, deep, cache_dir) for s in splits]
 
 
-def status_table(root: str | Path | None, deep: bool = False, names: Iterable[str] | None = None) -> pd.DataFrame:
-    """One row per dataset x split (all registered datasets unless ``names``), as :class:`DatasetStatus` fields."""
-    rows = [status.as_row() for name in (names or DATASETS) for status in check_dataset(name, root, deep=deep)]
+def status_table(root: str | Path | None, deep: bool = False, names: Iterable[str] | None = None,
+                 cache_dir: str | Path | None = None) -> pd.DataFrame:
+    """One row per dataset x split (all registered datasets unless ``names``), as :class:`DatasetStatus` fields
+    (the embedded set: the newest build in ``cache_dir``)."""
+    unknown = [n for n in (names or ()) if n not in DATASETS]
+    if unknown:
+        raise KeyError(f"unknown dataset(s) {unknown}; registered: {', '.join(DATASETS)}")
+    rows = [status.as_row() for name in (names or DATASETS)
+            for status in check_dataset(name, root, deep=deep, cache_dir=cache_dir)]
     columns = ["name", "split", "state", "n_items", "expected", "reason", "fix", "layout", "root", "problems"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["expected"] = frame["expected"].astype("Int64")
     return frame
+
+
+def format_status(table: pd.DataFrame, root: str | Path | None) -> str:
+    """The text ``python -m data_prep status`` prints for a :func:`status_table`: the data root, one line per
+    dataset x split, then how to fix each split that is not found."""
+    lines = [f"data root: {root or '(none: set $LLIE_DATA_ROOT or pass --data-root)'}"]
+    with pd.option_context("display.max_colwidth", 120, "display.width", 250, "display.max_rows", None):
+        lines.append(table[["name", "split", "state", "n_items", "expected", "reason"]].to_string(index=False))
+    todo = table[table["state"] != "found"]
+    if len(todo):
+        lines.append("\nhow to fix:")
+        for row in todo.itertuples():
+            lines.append(f"  {row.name}/{row.split} [{row.state}]: {row.fix}")
+            lines += [f"      {problem}" for problem in filter(None, row.problems.split("; "))]
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------------------ short reasons
@@ -344,10 +375,10 @@ def _shorten(path: Path, width: int) -> str:
     return text if len(text) <= width else "..." + text[-max(width - 3, 8):]
 
 
-def _root_of(profile_or_root: Mapping[str, Any] | str | os.PathLike | None) -> Path | None:
-    if isinstance(profile_or_root, Mapping):
-        profile_or_root = profile_or_root.get("data", {}).get("root")
-    return Path(profile_or_root) if profile_or_root not in (None, "") else None
+def _root_of(data_or_root: DataSettings | str | os.PathLike | None) -> Path | None:
+    if isinstance(data_or_root, DataSettings):
+        return data_or_root.root
+    return Path(data_or_root) if data_or_root not in (None, "") else None
 
 
 def _short_problem(spec: DatasetSpec, root: Path | None, split: str) -> str:
@@ -364,21 +395,21 @@ def _short_problem(spec: DatasetSpec, root: Path | None, split: str) -> str:
     return "" if n else "has no images under {root}"
 
 
-def short_reason(name: str, profile_or_root: Mapping[str, Any] | str | os.PathLike | None,
+def short_reason(name: str, data_or_root: DataSettings | str | os.PathLike | None,
                  split: str | None = None) -> str:
     """One line of at most :data:`SHORT_REASON_MAX` characters for a table cell, e.g. ``not run: lol_v2_real not
     found under /data; see python -m data_prep status``; ``''`` when the split can be used.
 
-    ``profile_or_root`` is a profile (its ``data.root``) or a data root. Presence and pairing by name only (no
-    image is opened; :func:`check_dataset` validates the contents). The embedded set is always usable (built on
-    first use). ``split`` defaults to ``test`` when the dataset has one.
+    ``data_or_root`` is a :class:`~data_prep.settings.DataSettings` (its ``root``) or a data root. Presence and
+    pairing by name only (no image is opened; :func:`check_dataset` validates the contents). The embedded set is
+    always usable (built on first use). ``split`` defaults to ``test`` when the dataset has one.
     """
     if name not in DATASETS:
         return f"not run: {name} is not registered in data_prep (no known source)"[:SHORT_REASON_MAX]
     spec = get_spec(name)
     if spec.location == "cache":
         return ""
-    root = _root_of(profile_or_root)
+    root = _root_of(data_or_root)
     problem = _short_problem(spec, root, _split_of(spec, split))
     if not problem:
         return ""

@@ -27,6 +27,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = frozenset({"shared_root", "real_data_root"})
 MISSING_SHARED = ("../shared is not present: set LLIE_DATA_ROOT=../shared/data (relative to the repository root) "
                   "or mount the shared folder beside the checkout")
+# The test session is an entry point that may train on CUDA with deterministic algorithms, which needs this set
+# before the first cuBLAS call (llie_core.engine.seed refuses otherwise; library code never writes the environment).
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
 def _shared_root() -> Path | None:

@@ -22,7 +22,6 @@ import torch
 import yaml
 
 from llie_core.core import assets
-from llie_core.losses import import_loss_modules
 from llie_core.losses.registry import LOSSES
 from llie_core.core.profiles import deep_merge
 
@@ -145,7 +144,6 @@ def check_profiles(method: str) -> None:
 
 def check_losses_build(method: str) -> None:
     """Every loss entry of every profile and variant builds (perceptual entries need the offline asset)."""
-    import_loss_modules()
     for profile in ("paper", "quick", "smoke"):
         cfg = load_config(method, profile)
         for c in [cfg] + [deep_merge(cfg, v) for v in cfg["variants"].values()]:

@@ -102,7 +102,7 @@ def test_an_empty_ci_variable_is_not_ci(monkeypatch):
 def test_require_assets_names_the_setup_command(monkeypatch, tmp_path):
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setenv("LLIE_ASSETS_DIR", str(tmp_path))
-    with pytest.raises(pytest.skip.Exception, match=r"python -m llie_core\.assets setup"):
+    with pytest.raises(pytest.skip.Exception, match=r"python -m llie_core\.core\.assets setup"):
         require_assets("brisque/live_svm.npz")
     (tmp_path / "brisque").mkdir()
     (tmp_path / "brisque" / "live_svm.npz").write_bytes(b"")

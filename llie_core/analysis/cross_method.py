@@ -1,10 +1,11 @@
 """Cross-method figures of ``95_figures``: every trained method and baseline on the same images, zoomed insets,
 residual maps, colour histograms, per-image metric distributions, heatmaps and every run's learning curves.
 
-Trained models are loaded from the runs the method notebooks left (``runs/<method>/<stage>/checkpoints``), never
-trained here: a method whose run is absent is listed as skipped with the reason. Builders return matplotlib
-figures; the notebook saves them. Shared helpers of :mod:`llie_core.report.figures` are reused (``to_hwc``,
-``enhance_examples``).
+Trained models are loaded from the runs the method notebooks left (``runs/<method>/<stage>/checkpoints``, through
+:func:`llie_core.training.trained.load_trained`), never trained here: a method whose run is absent is listed as
+skipped with the reason. Builders return matplotlib figures; the notebook saves them. Shared helpers of
+:mod:`llie_core.report.figures` are reused (``to_hwc``, ``enhance_examples``), the histogram distance and the
+per-image CSV reader are :mod:`llie_core.analysis.common`'s.
 """
 from __future__ import annotations
 
@@ -19,13 +20,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor, nn
+from matplotlib.patches import Rectangle
+from torch import Tensor
 
+from data_prep.catalogue import get_spec
+from data_prep.datasets import (PairedImageDataset, UnpairedImageDataset, evenly_spaced, resolve_paired,
+                                resolve_unpaired, unique_names)
+from llie_core.analysis.common import histogram_emd, read_image_scores
+from llie_core.core.methods import BASELINES, PAPER_METHODS, display_name
+from llie_core.core.profiles import Profile
+from llie_core.evaluation.baselines import baseline_enhancers as available_baselines
+from llie_core.metrics import metric_info
 from llie_core.report.figures import enhance_examples, to_hwc
+from llie_core.training.studies import main_paired_set
+from llie_core.training.trained import NoTrainedRun, load_trained
 
 FIGURE_SIDE = 320          # images of the grids are center-cropped to at most this side (speed, legibility)
 IMAGES_PER_GRID = 2
-METHODS: tuple[str, ...] = ("frlie", "llflow", "jcrnet", "iclr", "irle")
+METHODS: tuple[str, ...] = PAPER_METHODS  # the trained methods of the figures: the reproduced papers' main runs
 INPUT, REFERENCE = "input", "reference"
 
 
@@ -47,62 +59,21 @@ def figure_settings(profile: str) -> FigureSettings:
     return FIGURE_SETTINGS.get(profile, FigureSettings(IMAGES_PER_GRID, FIGURE_SIDE))
 
 
-def grid_datasets(profile: Mapping[str, Any]) -> list[str]:
+def grid_datasets(profile: Profile) -> list[str]:
     """The test sets that get a qualitative grid: all of the profile's, or (smoke) the main paired set
     (:func:`llie_core.training.studies.main_paired_set`) and the first unpaired set."""
-    from llie_core.training.studies import main_paired_set
-
-    data = profile["data"]
-    every = [*data.get("eval_paired", []), *data.get("eval_unpaired", [])]
-    if figure_settings(str(profile.get("name", ""))).all_sets:
+    data = profile.data
+    every = [*data.eval_paired, *data.eval_unpaired]
+    if figure_settings(profile.name).all_sets:
         return every
-    return [main_paired_set(profile), *data.get("eval_unpaired", [])[:1]]
-
-
-class NoTrainedRun(FileNotFoundError):
-    """A method has no finished run to load (its notebook has not run in this profile)."""
+    return [main_paired_set(data), *data.eval_unpaired[:1]]
 
 
 # ------------------------------------------------------------------------------------------------ models
-@dataclass
-class TrainedModel:
-    """A method's trained network loaded from its run: the model (eval mode) and where it came from."""
-
-    method: str
-    model: nn.Module
-    pad_multiple: int
-    run_dir: Path
-    checkpoint: Path
-
-    def enhancer(self, name: str | None = None):
-        from llie_core.evaluation.loop import as_enhancer
-        from llie_core.report.method_tables import display_name
-
-        return as_enhancer(self.model, name or display_name(self.method), self.pad_multiple)
-
-
-def load_trained(method: str, profile: str, runs_dir: str | os.PathLike, variant: str | None = None,
-                 tag: str | None = None) -> TrainedModel:
-    """Build ``method`` from its config and load the weights of its last trained stage (``best.pt``, else
-    ``last.pt``) from ``runs_dir/<method>[-variant][-tag]``. Raises :class:`NoTrainedRun` when the run did not
-    finish (no ``recipe.json``) or left no checkpoint."""
-    from llie_core.workbook.enhance import EnhanceError, load_model
-
-    run_dir = Path(runs_dir) / "-".join(filter(None, (method, variant, tag)))
-    if not (run_dir / "recipe.json").is_file():
-        raise NoTrainedRun(f"{method}: no finished run in {run_dir} (recipe.json missing); run its notebook first")
-    try:
-        model, cfg, path = load_model(method, run_dir, profile, variant)
-    except EnhanceError as exc:
-        raise NoTrainedRun(f"{method}: {exc}") from exc
-    return TrainedModel(method, model, int(cfg["model"].get("pad_multiple", 1) or 1), run_dir, path)
-
-
 def trained_enhancers(profile: str, runs_dir: str | os.PathLike, methods: Sequence[str] = METHODS
                       ) -> tuple[dict[str, Any], dict[str, str]]:
-    """``({display name: enhancer}, {method: reason skipped})`` for the methods' main runs."""
-    from llie_core.report.method_tables import display_name
-
+    """``({display name: enhancer}, {method: reason skipped})`` for the methods' main runs
+    (:func:`llie_core.training.trained.load_trained`)."""
     found, skipped = {}, {}
     for method in methods:
         try:
@@ -112,13 +83,12 @@ def trained_enhancers(profile: str, runs_dir: str | os.PathLike, methods: Sequen
     return found, skipped
 
 
-def baseline_enhancers(names: Sequence[str] | None = None) -> dict[str, Any]:
+def baseline_enhancers(names: Sequence[str] | None = None, weights_root: str | os.PathLike | None = None
+                       ) -> dict[str, Any]:
     """The classical baselines that can run here, by display name (input excluded: grids show the input column
-    anyway; a baseline whose weights are absent is named in a warning)."""
-    from llie_core.evaluation.baselines import BASELINES, baseline_enhancers as available
-    from llie_core.report.method_tables import display_name
-
-    return {display_name(b): e for b, e in available(names or BASELINES).items()}
+    anyway; released weights under ``weights_root``, ``Profile.data.weights_root``; a baseline whose weights are
+    absent is named in a warning)."""
+    return {display_name(b): e for b, e in available_baselines(names or BASELINES, weights_root=weights_root).items()}
 
 
 # ------------------------------------------------------------------------------------------------ images
@@ -147,19 +117,15 @@ class CroppedItems:
         return self.items[index]
 
 
-def figure_items(dataset: str, profile: Mapping[str, Any], n: int | None = None, max_side: int | None = None,
+def figure_items(dataset: str, profile: Profile, n: int | None = None, max_side: int | None = None,
                  names: Sequence[str] = ()) -> CroppedItems:
     """``n`` evenly spaced test images of ``dataset`` (paired or unpaired), or the images called ``names``,
     center-cropped to ``max_side`` (defaults: :data:`FIGURE_SETTINGS` of the profile). Raises
     ``DatasetError``/``FileNotFoundError`` when the set is absent, ``KeyError`` for an unknown name."""
-    from data_prep.datasets import (PairedImageDataset, UnpairedImageDataset, evenly_spaced, resolve_paired,
-                                    resolve_unpaired, unique_names)
-    from data_prep.catalogue import get_spec
-
-    settings = figure_settings(str(profile.get("name", "")))
+    settings = figure_settings(profile.name)
     n, max_side = n or settings.images, max_side or settings.side
     paired = get_spec(dataset).paired
-    files = resolve_paired(dataset, dict(profile), "test") if paired else resolve_unpaired(dataset, dict(profile))
+    files = resolve_paired(dataset, profile.data, "test") if paired else resolve_unpaired(dataset, profile.data)
     if names:
         by_name = dict(zip(unique_names([f[0] if paired else f for f in files]), files))
         missing = [x for x in names if x not in by_name]
@@ -176,8 +142,6 @@ def hardest_images(per_image: pd.DataFrame, dataset: str, methods: Sequence[str]
                    n: int = IMAGES_PER_GRID) -> list[str]:
     """The ``n`` images of ``dataset`` with the worst mean ``metric`` over ``methods`` (run labels): failure
     cases. Empty when there are no such scores."""
-    from llie_core.metrics import metric_info
-
     rows = per_image[(per_image["dataset"] == dataset) & per_image["method"].isin(methods)] if len(per_image) else \
         per_image
     if rows.empty or metric not in rows:
@@ -240,8 +204,6 @@ def residual_map(output: Tensor, reference: Tensor) -> np.ndarray:
 
 
 def _show(ax, image: Tensor, box: tuple[int, int, int, int] | None) -> None:
-    from matplotlib.patches import Rectangle
-
     hwc = to_hwc(image)
     ax.imshow(hwc)
     ax.set_xticks([])
@@ -317,13 +279,14 @@ def _residual_panel(ax, residual: np.ndarray | None, scale: float, first: bool) 
 
 # ------------------------------------------------------------------------------------------------ histograms
 def histogram_w1(a: np.ndarray, b: np.ndarray, bins: int = 256) -> float:
-    """1-D Wasserstein distance between two samples of [0, 1] values: integral of |CDF_a - CDF_b|."""
+    """1-D Wasserstein distance between two samples of [0, 1] values (clipped): :func:`histogram_emd` of their
+    ``bins``-bin histograms, i.e. the integral of |CDF_a - CDF_b|; NaN when a sample is empty."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     pa = np.histogram(np.clip(a, 0, 1), edges)[0].astype(float)
     pb = np.histogram(np.clip(b, 0, 1), edges)[0].astype(float)
     if pa.sum() == 0 or pb.sum() == 0:
         return float("nan")
-    return float(np.abs(np.cumsum(pa / pa.sum()) - np.cumsum(pb / pb.sum())).sum() / bins)
+    return histogram_emd(pa / pa.sum(), pb / pb.sum(), np.diff(edges))
 
 
 def _channels(images: Sequence[Tensor]) -> np.ndarray:
@@ -374,8 +337,7 @@ def per_image_scores(results_dir: str | os.PathLike) -> pd.DataFrame:
             newest[key] = f
     frames = []
     for (label, dataset), f in sorted(newest.items()):
-        frame = pd.read_csv(f, dtype={"image": str})
-        frame = frame[frame["image"] != "mean"].drop(columns=["skipped"], errors="ignore")
+        frame = read_image_scores(f).drop(columns=["skipped"], errors="ignore")
         frames.append(frame.assign(method=label, dataset=dataset))
     if not frames:
         return pd.DataFrame(columns=["method", "dataset", "image"])
@@ -389,9 +351,6 @@ def metric_distributions(per_image: pd.DataFrame, paired_set: str, unpaired_sets
                          unpaired_metric: str = "niqe") -> plt.Figure:
     """Box plots of per-image scores per method: the paired metrics on ``paired_set``, ``unpaired_metric`` on
     the unpaired sets pooled. ``methods`` are run labels (display names on the axis)."""
-    from llie_core.metrics import metric_info
-    from llie_core.report.method_tables import display_name
-
     panels = [(m, [paired_set]) for m in paired_metrics] + [(unpaired_metric, list(unpaired_sets))]
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 0.32 * len(methods) + 1.6), squeeze=False)
     for ax, (metric, sets) in zip(axes[0], panels):
@@ -417,8 +376,6 @@ def metric_distributions(per_image: pd.DataFrame, paired_set: str, unpaired_sets
 def metric_heatmap(cross: pd.DataFrame, metrics: Sequence[str] = ("psnr", "niqe")) -> plt.Figure:
     """Methods x test sets heatmap per metric from :func:`llie_core.report.compare.cross_method_table` rows;
     greener is better whatever the metric's direction; empty cells were not run."""
-    from llie_core.metrics import metric_info
-
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 0.35 * cross["method"].nunique() + 1.8),
                              squeeze=False)
     for ax, metric in zip(axes[0], metrics):

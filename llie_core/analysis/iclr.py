@@ -35,8 +35,15 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from llie_core.evaluation.loop import MEAN_ROW, Enhancer, as_enhancer
+from llie_core.analysis.common import read_image_scores  # in __all__: notebook 13 reads per-image CSVs through it
+from llie_core.core.profiles import Profile
+from llie_core.evaluation.complexity import count_flops, count_parameters
+from llie_core.evaluation.loop import Enhancer, as_enhancer
+from llie_core.evaluation.suite import PAIRED_METRICS, evaluate_suite
 from llie_core.losses.covariance_correction import hv_covariance, hv_second_moment
+from llie_core.models import build_model
+from llie_core.models.cidnet import official_keys
+from llie_core.report.ledger import load_reported
 
 LOW_COVARIANCE = 0.01
 HV_STATISTICS = ("cov", "corr", "moment")
@@ -107,15 +114,13 @@ def options_tag(options: Mapping[str, float]) -> str:
     return "+".join(f"{OPTION_TAGS[k]}{v:g}" for k, v in sorted(options.items()))
 
 
-def evaluate_with_test_options(run: Any, profile: Mapping[str, Any], paired: Sequence[str], unpaired: Sequence[str],
+def evaluate_with_test_options(run: Any, profile: Profile, paired: Sequence[str], unpaired: Sequence[str],
                                test_options: Mapping[str, Mapping[str, float]], metrics: Sequence[str] | None = None
                                ) -> pd.DataFrame:
     """``evaluate_suite`` rows of a trained HVI network (``run``: a :class:`~llie_core.training.recipes.MethodRun`) on every
     set, plus, for each ``{dataset: options}`` of ``test_options`` with options, rows named
     ``option_label(run.label, options_tag(options))`` scored right after the plain rows of that set, from the same
     network pass. Scores go to ``run.scores_dir`` (keyed by the weights)."""
-    from llie_core.evaluation.suite import PAIRED_METRICS, evaluate_suite
-
     shared = SharedHVIPass(run.model)
     pad = int(run.config["model"].get("pad_multiple", 8) or 8)
     kwargs = {"paired_metrics": metrics} if metrics is not None else {"paired_metrics": PAIRED_METRICS}
@@ -168,12 +173,6 @@ def image_hv_statistics(dataset: Any, transform: nn.Module, images: Sequence[str
 
 
 # ------------------------------------------------------------------------------------------------ gains
-def per_image_scores(csv_path: str | os.PathLike) -> pd.DataFrame:
-    """The image rows of a per-image score CSV written by :func:`llie_core.evaluation.loop.evaluate` (no mean row)."""
-    frame = pd.read_csv(csv_path, dtype={"image": str})
-    return frame[frame["image"] != MEAN_ROW].reset_index(drop=True)
-
-
 def run_scores_csv(run: Any, dataset: str, name: str | None = None) -> Path:
     """Where ``evaluate_suite`` put the per-image scores of ``run`` (enhancer ``name``, default its label)."""
     return Path(run.scores_dir) / (name or run.label) / f"{dataset}.csv"
@@ -279,8 +278,6 @@ def result_rows(measured: pd.DataFrame, labels: Mapping[str, Mapping[str, Any]],
 def reported_long(paper: str, table: str, datasets: Sequence[str], metrics: Sequence[str],
                   methods: Sequence[str] | None = None) -> pd.DataFrame:
     """The ledger rows of one table as ``method, dataset, source, status, <metrics>`` (status 'reported')."""
-    from llie_core.report.ledger import load_reported
-
     frame = load_reported(paper, table)
     frame = frame[frame["dataset"].isin(datasets) & frame["metric"].isin(metrics)]
     if methods is not None:
@@ -302,10 +299,6 @@ def complexity_rows(configs: Mapping[str, Mapping[str, Any]],
     """Per model config (``{name: {type: ..., ...}}``): exact parameter count, ``params_m`` (M = 2^20, the papers'
     unit), the count of an official state-dict listing when given, and FLOPs / MACs at ``sizes``. Built on the
     meta device: nothing is allocated or computed (1 MAC = 2 FLOPs, torch's FlopCounterMode)."""
-    from llie_core.evaluation.complexity import count_flops, count_parameters
-    from llie_core.models import build_model
-    from llie_core.models.cidnet import official_keys
-
     rows = []
     for name, config in configs.items():
         with torch.device("meta"):
@@ -326,5 +319,5 @@ def complexity_rows(configs: Mapping[str, Mapping[str, Any]],
 
 __all__ = ["SharedHVIPass", "option_label", "options_tag", "evaluate_with_test_options", "option_row_labels",
            "hv_statistics", "hv_correlation", "image_hv_statistics",
-           "per_image_scores", "run_scores_csv", "ccl_gain_table", "low_covariance_summary",
+           "read_image_scores", "run_scores_csv", "ccl_gain_table", "low_covariance_summary",
            "covariance_gain_figure", "result_rows", "reported_long", "complexity_rows", "LOW_COVARIANCE"]

@@ -37,8 +37,9 @@ import torch
 from torch import Tensor
 
 from llie_core.losses.illumination_aligned_perceptual import align_illumination
+from llie_core.core.methods import display_name
 from llie_core.core.provenance import sha256_file
-from llie_core.report.method_tables import display_name, short_status
+from llie_core.report.method_tables import short_status
 from llie_core.models.irle import IRLE
 from llie_core.models.irle_blindspot import BlindSpotDenoiser
 from llie_core.models.irle_pseudo_gt import gaussian_blur, luminance

@@ -1,10 +1,10 @@
 """Computations behind the JCRNet notebook's figures and side tables (``notebooks/11_jcrnet.ipynb``).
 
-* Fig. 11 (colour histograms of enhanced images): :func:`colour_histograms`, :func:`histogram_distances`
-  (1-D earth mover's distance per channel to the reference), :func:`histogram_figure`.
-* Fig. 12 (distributions of BRISQUE / NIQE over datasets): :func:`metric_distributions`,
-  :func:`distribution_figure`.
-* Figs. 13, 14, 16 (ablation visuals with residual maps): :func:`residual_map`, :func:`with_residuals`,
+* Fig. 11 (colour histograms of enhanced images): :func:`channel_histograms`, :func:`histogram_distances`
+  (1-D earth mover's distance per channel to the reference, :func:`llie_core.analysis.common.histogram_emd`),
+  :func:`histogram_figure`.
+* Fig. 12 (distributions of BRISQUE / NIQE over datasets): :func:`per_dataset_means`, :func:`distribution_figure`.
+* Figs. 13, 14, 16 (ablation visuals with amplified residuals): :func:`amplified_residual`, :func:`with_residuals`,
   :func:`add_captions`, :func:`stack_figures`.
 * Fig. 15 (LPIPS "spatial distance" heatmaps with and without the JRS): :func:`spatial_lpips`,
   :func:`lpips_heatmaps`, :func:`heatmap_figure`; the network is the offline LPIPS of
@@ -29,8 +29,18 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
 
-from llie_core.report.method_tables import short_status
+from data_prep.datasets import center_crop, unique_names
+from data_prep.image_io import read_image, write_image
+from llie_core.analysis.common import histogram_emd
+from llie_core.evaluation.baselines.zero_dce import ZeroDCE
+from llie_core.evaluation.complexity import complexity_row, count_parameters
+from llie_core.metrics.lpips_metric import build_lpips
+from llie_core.models import build_model
+from llie_core.report.figures import to_hwc
+from llie_core.report.method_tables import reported_rows, short_status
+from llie_core.training.recipes import available_methods, load_method_config
 
 CHANNELS = ("R", "G", "B")
 CHANNEL_COLOURS = ("tab:red", "tab:green", "tab:blue")
@@ -38,7 +48,7 @@ REFERENCE = "reference"
 
 
 # ------------------------------------------------------------------------------------------ Fig. 11
-def colour_histograms(images: Mapping[str, Tensor], bins: int = 64) -> pd.DataFrame:
+def channel_histograms(images: Mapping[str, Tensor], bins: int = 64) -> pd.DataFrame:
     """Per-channel histograms (densities summing to 1) of 8-bit-quantised images in [0, 1].
 
     ``images``: ``{label: (1,3,H,W) or (3,H,W) tensor}``. Returns ``label, channel, bin, left, right, density``.
@@ -60,13 +70,14 @@ def colour_histograms(images: Mapping[str, Tensor], bins: int = 64) -> pd.DataFr
 
 def histogram_distances(hists: pd.DataFrame, reference: str = REFERENCE) -> pd.DataFrame:
     """Earth mover's distance (in intensity units, [0, 1]) between each label's channel histogram and the
-    reference's: ``sum |CDF - CDF_ref| * bin width``. Returns ``label, R, G, B, mean`` (reference excluded)."""
+    reference's (:func:`llie_core.analysis.common.histogram_emd`: ``sum |CDF - CDF_ref| * bin width``) from
+    :func:`channel_histograms`. Returns ``label, R, G, B, mean`` (reference excluded)."""
     if reference not in set(hists["label"]):
         raise KeyError(f"no {reference!r} histogram; labels: {sorted(set(hists['label']))}")
 
-    def cdf(label: str, channel: str) -> tuple[np.ndarray, np.ndarray]:
+    def density(label: str, channel: str) -> tuple[np.ndarray, np.ndarray]:
         part = hists[(hists["label"] == label) & (hists["channel"] == channel)].sort_values("bin")
-        return np.cumsum(part["density"].to_numpy()), (part["right"] - part["left"]).to_numpy()
+        return part["density"].to_numpy(), (part["right"] - part["left"]).to_numpy()
 
     rows = []
     for label in dict.fromkeys(hists["label"]):
@@ -74,9 +85,9 @@ def histogram_distances(hists: pd.DataFrame, reference: str = REFERENCE) -> pd.D
             continue
         row: dict[str, Any] = {"label": label}
         for channel in CHANNELS:
-            ours, width = cdf(label, channel)
-            ref, _ = cdf(reference, channel)
-            row[channel] = float(np.sum(np.abs(ours - ref) * width))
+            ours, width = density(label, channel)
+            ref, _ = density(reference, channel)
+            row[channel] = histogram_emd(ours, ref, width)
         row["mean"] = float(np.mean([row[c] for c in CHANNELS]))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -105,8 +116,8 @@ def histogram_figure(hists: pd.DataFrame, distances: pd.DataFrame | None = None,
 
 
 # ------------------------------------------------------------------------------------------ Fig. 12
-def metric_distributions(measured: pd.DataFrame, metrics: Sequence[str] = ("brisque", "niqe"),
-                         methods: Sequence[str] | None = None) -> pd.DataFrame:
+def per_dataset_means(measured: pd.DataFrame, metrics: Sequence[str] = ("brisque", "niqe"),
+                      methods: Sequence[str] | None = None) -> pd.DataFrame:
     """Per-dataset means of ``metrics`` per method (rows with status ok), long format:
     ``method, dataset, metric, value`` - the quantities whose spread Fig. 12 shows."""
     ok = measured[measured["status"] == "ok"]
@@ -142,7 +153,7 @@ def distribution_figure(long: pd.DataFrame, names: Mapping[str, str] | None = No
 
 
 # ------------------------------------------------------------------------------------------ Figs. 13, 14, 16
-def residual_map(output: Tensor, reference: Tensor, gain: float = 4.0) -> Tensor:
+def amplified_residual(output: Tensor, reference: Tensor, gain: float = 4.0) -> Tensor:
     """``clamp(gain * |output - reference|, 0, 1)`` per channel: the error images of Figs. 5, 16 (the paper lifts
     them by brightness/contrast edits; a gain does the same, stated in the figure)."""
     if output.shape != reference.shape:
@@ -160,8 +171,8 @@ def with_residuals(columns: Mapping[str, Sequence[Tensor]], labels: Sequence[str
         raise KeyError("residual maps need a 'reference' column (a paired dataset)")
     out = {k: list(v) for k, v in columns.items()}
     for label in labels:
-        out[f"|err| x{gain:g} {label}"] = [residual_map(o, r, gain) for o, r in zip(columns[label],
-                                                                                     columns[REFERENCE])]
+        out[f"|err| x{gain:g} {label}"] = [amplified_residual(o, r, gain) for o, r in zip(columns[label],
+                                                                                           columns[REFERENCE])]
     return out
 
 
@@ -206,8 +217,6 @@ def stack_figures(figures: Sequence[plt.Figure], titles: Sequence[str] = (), dpi
 # ------------------------------------------------------------------------------------------ Fig. 15
 def spatial_lpips(net: str = "alex") -> nn.Module:
     """The offline LPIPS network (``build_lpips``) returning per-pixel distances (``spatial=True``)."""
-    from llie_core.metrics.lpips_metric import build_lpips
-
     model = build_lpips(net)
     model.spatial = True  # lpips.LPIPS reads the flag at call time: upsampled per-layer maps, summed
     return model
@@ -229,8 +238,6 @@ def heatmap_figure(inputs: Sequence[Tensor], maps: Mapping[str, Sequence[Tensor]
                    cmap: str = "inferno") -> plt.Figure:
     """Fig. 15 layout: the low image, then one heatmap per entry of ``maps`` (one colour scale per row; the mean
     LPIPS in each title). Brighter = larger perceptual difference from the reference."""
-    from llie_core.report.figures import to_hwc
-
     names = list(maps)
     fig, axes = plt.subplots(len(inputs), 1 + len(names), figsize=(2.8 * (1 + len(names)), 2.2 * len(inputs)),
                              squeeze=False)
@@ -254,10 +261,6 @@ def implemented_models(profile: str = "paper", extra: Mapping[str, Callable[[], 
     """``{method: factory}`` building each configured method's model for ``profile`` (``llie_core/configs``),
     plus the released Zero-DCE network (the learned classical baseline) and ``extra``. Factories, so that one
     model at a time is in memory."""
-    from llie_core.evaluation.baselines.zero_dce import ZeroDCE
-    from llie_core.models import build_model
-    from llie_core.training.recipes import available_methods, load_method_config
-
     def factory(method: str) -> Callable[[], nn.Module]:
         return lambda: build_model(dict(load_method_config(method, profile)["model"]))
 
@@ -271,8 +274,6 @@ def complexity_table(models: Mapping[str, Callable[[], nn.Module] | nn.Module], 
                      warmup: int = 1, runs: int = 3, latency: bool = True) -> pd.DataFrame:
     """One :func:`llie_core.evaluation.complexity.complexity_row` per model (built, measured, freed in turn), plus the
     seconds the row took. The FLOP count runs one forward first, so it also warms the model up."""
-    from llie_core.evaluation.complexity import complexity_row
-
     rows = []
     for name, model_or_factory in models.items():
         start = time.perf_counter()
@@ -290,10 +291,6 @@ def stage_breakdown(model: nn.Module, input_size: Sequence[int], stages: Sequenc
                     ) -> pd.DataFrame:
     """Parameters and FLOPs (1 MAC = 2 FLOPs) of each named sub-module (JCRNet's three stages) and of the whole
     model, from one no-grad forward at ``input_size``: ``part, params, params_M, GFLOPs, share_of_flops``."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from llie_core.evaluation.complexity import count_parameters
-
     was_training = model.training
     model.eval()
     try:
@@ -349,9 +346,6 @@ def enhance_images(enhancer: Callable[[Tensor], Tensor], files: Sequence[str | o
     """The saliency pipeline's enhancement step (§V): enhance each image and save ``out_dir/<stem>.png``, the
     files a saliency model [67] would then read. Images already written are kept (resume). ``max_side``
     centre-crops large images first. Returns ``image, output, height, width, seconds, mean_in, mean_out``."""
-    from data_prep.datasets import center_crop, unique_names
-    from data_prep.image_io import read_image, write_image
-
     out_dir = Path(out_dir)
     paths = [Path(f) for f in files]
     rows = []
@@ -384,8 +378,6 @@ def paper_table(measured: pd.DataFrame, table: str, datasets: Mapping[str, str],
     score gets one ``not run: <reason>`` row per method: the reason from ``measured``, else ``missing[dataset]``,
     else "no scores".
     """
-    from llie_core.report.method_tables import reported_rows
-
     frames = []
     for ledger_set, measured_set in datasets.items():
         reported = reported_rows(paper, table, ledger_set, metrics).assign(dataset=ledger_set, status="reported")

@@ -20,9 +20,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from torch import Tensor
+
+from data_prep.datasets import resolve_paired
+from data_prep.validate import DatasetError
+from data_prep.settings import DataSettings
+from llie_core.core.profiles import Profile
+from llie_core.evaluation.loop import as_enhancer, evaluate
+from llie_core.evaluation.suite import paired_test_set, tile_config
+from llie_core.metrics import create_metric
+from llie_core.report.figures import to_hwc
+from llie_core.report.ledger import load_reported
+from llie_core.report.method_tables import reported_rows
+from llie_core.training.recipes import train_method, training_data
 
 BT601 = (0.299, 0.587, 0.114)
 GT_MEAN_SETTINGS = ("off", "hvi", "llflow")       # no rescale; workbook default (HVI-CIDNet); LLFlow test.py
@@ -114,10 +127,6 @@ def sampling_figure(sweep: pd.DataFrame, strip: Sequence[Tensor], strip_shifts: 
                     title: str = "") -> Any:
     """Brightness vs latent shift (one line per image) and vs temperature (mean +- std over draws, with the
     per-pixel spread of the draws), above the decodes of one image at ``strip_shifts``."""
-    import matplotlib.pyplot as plt
-
-    from llie_core.report.figures import to_hwc
-
     fig = plt.figure(figsize=(max(9.0, 2.0 * len(strip)), 6.6), layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.2, 1.0])
     ax_shift, ax_temp = top.subplots(1, 2)
@@ -148,8 +157,6 @@ def released_enhancer(run: Any) -> Any:
     """A trained LLFlow run as an enhancer that leaves the padding to the model: :meth:`LLFlow.sample` equalises
     the histogram of the unpadded image and then reflect-pads to ``pad_multiple`` (released ``test.py``), while
     ``run.enhancer()`` pads first (the equalisation then also sees the reflected border)."""
-    from llie_core.evaluation.loop import as_enhancer
-
     return as_enhancer(run.model, run.label, pad_multiple=1)
 
 
@@ -192,8 +199,6 @@ def grid_metric_name(base: str, gt_mean: str) -> str:
 def protocol_metrics() -> dict[str, Any]:
     """Every grid metric as a ready callable: the registered names, plus ``<name>_gtmean_llflow`` built with
     ``create_metric('<name>_gtmean', variant='llflow')``."""
-    from llie_core.metrics import create_metric
-
     metrics = {}
     for gt_mean in GT_MEAN_SETTINGS:
         for base in GRID_METRICS:
@@ -203,7 +208,7 @@ def protocol_metrics() -> dict[str, Any]:
     return metrics
 
 
-def protocol_grid(enhancer: Any, profile: Mapping[str, Any], out_dir: str | os.PathLike,
+def protocol_grid(enhancer: Any, profile: Profile, out_dir: str | os.PathLike,
                   dataset: str = "lol_v1", released: tuple[str, str] = RELEASED_PROTOCOL) -> pd.DataFrame:
     """Score ``enhancer`` on the ``dataset`` test split under every protocol of the grid.
 
@@ -214,13 +219,10 @@ def protocol_grid(enhancer: Any, profile: Mapping[str, Any], out_dir: str | os.P
     the document's figure for this method, :data:`RELEASED_PROTOCOL` for LLFlow, :data:`COMPETITOR_PROTOCOL`
     for the competitors' rows).
     """
-    from llie_core.evaluation.suite import paired_test_set, tile_config
-    from llie_core.evaluation.loop import evaluate
-
     metrics = protocol_metrics()
-    test = paired_test_set(dataset, profile, enhancer.pad_multiple)
+    test = paired_test_set(dataset, profile.data, enhancer.pad_multiple)
     frame = evaluate(enhancer, test, metrics, Path(out_dir) / enhancer.name / f"{dataset}.csv",
-                     tile=tile_config(profile), metric_infos={name: {"kind": "FR"} for name in metrics})
+                     tile=tile_config(profile.eval), metric_infos={name: {"kind": "FR"} for name in metrics})
     return grid_rows(frame, enhancer.name, dataset, released)
 
 
@@ -241,30 +243,24 @@ def grid_rows(frame: pd.DataFrame, method: str, dataset: str,
 
 
 # ---------------------------------------------------------------------------------------------- VE-LOL
-def missing_split(dataset: str, profile: Mapping[str, Any], split: str) -> str | None:
+def missing_split(dataset: str, data: DataSettings, split: str) -> str | None:
     """``None`` when ``dataset``/``split`` is on disk, else the reason it is not."""
-    from data_prep.datasets import resolve_paired
-    from data_prep.validate import DatasetError
-
     try:
-        resolve_paired(dataset, dict(profile), split)
+        resolve_paired(dataset, data, split)
     except (DatasetError, FileNotFoundError) as error:
         return f"{dataset} {split} split absent ({error})"
     return None
 
 
-def intra_dataset_run(method: str, profile: Mapping[str, Any], runs_dir: str | os.PathLike,
+def intra_dataset_run(method: str, profile: Profile, runs_dir: str | os.PathLike,
                       dataset: str = "ve_lol") -> Any:
     """Train ``method`` on ``dataset``'s train split (profile budget, run tag ``<dataset>_intra``) when its train
     and test splits are present; otherwise the string ``'not run: <reason>'``."""
-    from llie_core.core.profiles import deep_merge
-    from llie_core.training.recipes import train_method, training_data
-
-    reason = missing_split(dataset, profile, "train") or missing_split(dataset, profile, "test")
+    reason = missing_split(dataset, profile.data, "train") or missing_split(dataset, profile.data, "test")
     if reason:
         return f"not run: {reason}"
-    intra = deep_merge(dict(profile), {"data": {"train": [dataset]}})
-    return train_method(method, intra, runs_dir, data=training_data(intra), tag=f"{dataset}_intra")
+    intra = profile.with_overrides({"data": {"train": [dataset]}})
+    return train_method(method, intra, runs_dir, data=training_data(intra.data), tag=f"{dataset}_intra")
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -281,9 +277,6 @@ def lol_table(grid: pd.DataFrame, profile_name: str, names: Mapping[str, str] | 
     ``reported (llflow methods.md §5.6)``); then ``grid`` (:func:`protocol_grid` rows of any enhancers, on
     ``dataset``) as ``reproduced (<profile>)``, methods renamed by ``names``.
     """
-    from llie_core.report.ledger import load_reported
-    from llie_core.report.method_tables import reported_rows
-
     document = reported_rows("llflow", "LOL table", "lol_v1", ["psnr", "ssim", "lpips"])
     document = document.assign(dataset="lol_v1", gt_mean="unspecified", ssim_convention="unspecified",
                                released_protocol=False)
@@ -306,8 +299,6 @@ def velol_table(table: str, scores: pd.DataFrame, profile_name: str, method: str
     per ``scores`` row (:func:`~llie_core.evaluation.suite.evaluate_suite` rows of ``ve_lol``, or a row whose
     ``status`` is ``'not run: <reason>'``). Columns ``method, dataset, source, status, images, psnr, ssim,
     ssim_gray, lpips`` (reproduced ``ssim`` = MATLAB RGB SSIM, ``lpips`` = LPIPS-alex, no GT-mean)."""
-    from llie_core.report.method_tables import reported_rows
-
     reported = reported_rows("llflow", table, "ve_lol", ["psnr", "ssim", "lpips"])
     reported = reported.assign(dataset="ve_lol", status="reported (protocol unspecified)", images=float("nan"),
                                ssim_gray=float("nan"))

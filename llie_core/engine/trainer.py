@@ -45,7 +45,7 @@ from llie_core.engine.task import SupervisedTask, build_task
 
 Metric = Callable[[Tensor, Tensor], Tensor | float]
 ModelSpec = nn.Module | Callable[[], nn.Module] | None
-NO_PROGRESS_ENV = ("PAPERMILL_EXECUTION", "LLIE_NO_PROGRESS")
+NO_PROGRESS_ENV = ("LLIE_NO_PROGRESS",)  # set by the workbook runner for the notebooks' kernel
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -91,7 +91,7 @@ def psnr(pred: Tensor, target: Tensor) -> Tensor:
 
 
 def progress_disabled(rank: int = 0) -> bool:
-    """No bar on non-zero ranks, outside a TTY, or when PAPERMILL_EXECUTION / LLIE_NO_PROGRESS is set."""
+    """No bar on non-zero ranks, outside a TTY, or when LLIE_NO_PROGRESS is set."""
     return rank != 0 or not sys.stderr.isatty() or any(os.environ.get(k) for k in NO_PROGRESS_ENV)
 
 
@@ -442,7 +442,7 @@ def train(config: EngineConfig | Mapping[str, Any] | str | os.PathLike, train_da
     if ckpt is not None and ckpt["iteration"] >= cfg.train.iterations:
         return TrainResult(run_dir, ckpt.get("metric_name", metric_name), ckpt["best_metric"],
                            ckpt["best_iteration"], ckpt["iteration"], "already_finished", False)
-    with deterministic_mode(cfg.train.deterministic):
+    with deterministic_mode(cfg.train.deterministic, torch.device(device) if device else ctx.device()):
         trainer = Trainer(cfg, train_dataset, val_dataset, run_dir, model, task, metric, metric_name,
                           higher_is_better, torch.device(device) if device else None, ctx, collate_fn,
                           data_checksums)

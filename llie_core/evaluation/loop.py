@@ -35,8 +35,9 @@ TAIL_COLUMNS = ("height", "width", "seconds", "skipped")
 
 
 def progress_enabled() -> bool:
-    """Whether to show tqdm bars: only on a TTY, never under papermill or with ``LLIE_NO_PROGRESS`` set."""
-    if os.environ.get("PAPERMILL_EXECUTION") or os.environ.get("LLIE_NO_PROGRESS"):
+    """Whether to show tqdm bars: only on a TTY and without ``LLIE_NO_PROGRESS`` (the workbook runner sets it in
+    the environment of the notebooks' kernel)."""
+    if os.environ.get("LLIE_NO_PROGRESS"):
         return False
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 

@@ -10,12 +10,14 @@ Per-image scores go to ``<out_dir>/<enhancer>/<dataset>.csv`` (resumable, see :f
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from data_prep.settings import DataSettings
+from llie_core.core.profiles import EvalSettings, Profile
 from llie_core.evaluation.baselines import BASELINES, available_baselines
 from llie_core.evaluation.loop import Enhancer, evaluate
 from llie_core.evaluation.tiling import TileConfig
@@ -25,30 +27,28 @@ PAIRED_METRICS = ("psnr", "ssim", "ssim_gray", "lpips_alex", "psnr_gtmean", "ssi
 UNPAIRED_METRICS = ("niqe", "brisque")
 
 
-def tile_config(profile: Mapping[str, Any]) -> TileConfig:
-    """The profile's tiled-inference settings (large images, e.g. SICE, are enhanced tile by tile)."""
-    ev = profile.get("eval", {})
-    return TileConfig(tile_size=int(ev.get("tile_size", 1024)), overlap=int(ev.get("tile_overlap", 64)),
-                      memory_budget_mb=ev.get("memory_budget_mb"))
+def tile_config(settings: EvalSettings) -> TileConfig:
+    """The profile's tiled-inference settings (``Profile.eval``; large images, e.g. SICE, are enhanced tile by
+    tile)."""
+    return TileConfig(tile_size=int(settings.tile_size), overlap=int(settings.tile_overlap),
+                      memory_budget_mb=settings.memory_budget_mb)
 
 
-def paired_test_set(name: str, profile: Mapping[str, Any], pad_multiple: int = 1):
+def paired_test_set(name: str, data: DataSettings, pad_multiple: int = 1):
     """The test split of a paired dataset as full images (cropped to ``data.eval_max_side`` when set)."""
     from data_prep.datasets import PairedImageDataset, resolve_paired
 
-    pairs = resolve_paired(name, dict(profile), "test")
-    return PairedImageDataset(pairs, pad_multiple=pad_multiple, max_side=profile["data"].get("eval_max_side"))
+    pairs = resolve_paired(name, data, "test")
+    return PairedImageDataset(pairs, pad_multiple=pad_multiple, max_side=data.eval_max_side)
 
 
-def unpaired_test_set(name: str, profile: Mapping[str, Any], pad_multiple: int = 1):
+def unpaired_test_set(name: str, data: DataSettings, pad_multiple: int = 1):
     """An unpaired test set, at most ``data.max_unpaired_images`` images (even spacing), cropped to
     ``data.eval_unpaired_max_side`` (else ``eval_max_side``) when set."""
     from data_prep.datasets import UnpairedImageDataset, evenly_spaced, resolve_unpaired
 
-    data = profile["data"]
-    files = evenly_spaced(resolve_unpaired(name, dict(profile), "test"), data.get("max_unpaired_images"))
-    side = data.get("eval_unpaired_max_side", data.get("eval_max_side"))
-    return UnpairedImageDataset(files, pad_multiple=pad_multiple, max_side=side)
+    files = evenly_spaced(resolve_unpaired(name, data, "test"), data.max_unpaired_images)
+    return UnpairedImageDataset(files, pad_multiple=pad_multiple, max_side=data.unpaired_side)
 
 
 def _not_run(dataset: str, kind: str, error: Exception) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def _summary(frame: pd.DataFrame, dataset: str, kind: str, metrics: Sequence[str
     return row
 
 
-def evaluate_suite(enhancer: Enhancer, profile: Mapping[str, Any], out_dir: str | os.PathLike, *,
+def evaluate_suite(enhancer: Enhancer, profile: Profile, out_dir: str | os.PathLike, *,
                    paired: Sequence[str] | None = None, unpaired: Sequence[str] | None = None,
                    paired_metrics: Sequence[str] = PAIRED_METRICS,
                    unpaired_metrics: Sequence[str] = UNPAIRED_METRICS, save_images: bool = False) -> pd.DataFrame:
@@ -75,13 +75,13 @@ def evaluate_suite(enhancer: Enhancer, profile: Mapping[str, Any], out_dir: str 
     from data_prep.validate import DatasetError
 
     out = Path(out_dir) / enhancer.name
-    tile = tile_config(profile)
+    tile = tile_config(profile.eval)
     rows = []
-    for name, kind in suite_jobs(profile, paired, unpaired):
+    for name, kind in suite_jobs(profile.data, paired, unpaired):
         metrics = paired_metrics if kind == "paired" else unpaired_metrics
         try:
             make = paired_test_set if kind == "paired" else unpaired_test_set
-            dataset = make(name, profile, enhancer.pad_multiple)
+            dataset = make(name, profile.data, enhancer.pad_multiple)
         except (DatasetError, FileNotFoundError) as error:
             rows.append(_not_run(name, kind, error))
             continue
@@ -93,25 +93,25 @@ def evaluate_suite(enhancer: Enhancer, profile: Mapping[str, Any], out_dir: str 
     return table
 
 
-def suite_jobs(profile: Mapping[str, Any], paired: Sequence[str] | None = None,
+def suite_jobs(data: DataSettings, paired: Sequence[str] | None = None,
                unpaired: Sequence[str] | None = None) -> list[tuple[str, str]]:
     """``(dataset, kind)`` of every set :func:`evaluate_suite` scores with these arguments."""
-    data = profile["data"]
-    return ([(n, "paired") for n in (paired if paired is not None else data["eval_paired"])]
-            + [(n, "unpaired") for n in (unpaired if unpaired is not None else data["eval_unpaired"])])
+    return ([(n, "paired") for n in (paired if paired is not None else data.eval_paired)]
+            + [(n, "unpaired") for n in (unpaired if unpaired is not None else data.eval_unpaired)])
 
 
-def score_baselines(profile: Mapping[str, Any], out_dir: str | os.PathLike, names: Sequence[str] = BASELINES,
+def score_baselines(profile: Profile, out_dir: str | os.PathLike, names: Sequence[str] = BASELINES,
                     **suite_kwargs: Any) -> pd.DataFrame:
-    """:func:`evaluate_suite` for each classical baseline; one whose released weights are absent (Zero-DCE on a
-    machine without ``../shared``) gets a ``not run: weights absent (...)`` row per test set instead."""
-    built, absent = available_baselines(names)
+    """:func:`evaluate_suite` for each classical baseline; one whose released weights are absent from
+    ``profile.data.weights_root`` (Zero-DCE on a machine without ``../shared``) gets a
+    ``not run: weights absent (...)`` row per test set instead."""
+    built, absent = available_baselines(names, profile.data.weights_root)
     tables = []
     for name in names:
         if name in built:
             tables.append(evaluate_suite(built[name], profile, out_dir, **suite_kwargs))
             continue
-        jobs = suite_jobs(profile, suite_kwargs.get("paired"), suite_kwargs.get("unpaired"))
+        jobs = suite_jobs(profile.data, suite_kwargs.get("paired"), suite_kwargs.get("unpaired"))
         rows = [{"method": name, "dataset": d, "kind": k, "images": 0, "status": f"not run: {absent[name]}"}
                 for d, k in jobs]
         tables.append(pd.DataFrame(rows))

@@ -37,9 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from llie_core.models.irle_pseudo_gt import gaussian_blur
-
+from llie_core.core import assets
 from llie_core.losses.registry import LOSSES
+from llie_core.models.irle_pseudo_gt import gaussian_blur
 
 VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
 VGG16_LAYERS = {"relu1_1": 1, "relu1_2": 3, "relu2_1": 6, "relu2_2": 8, "relu3_1": 11, "relu3_2": 13,
@@ -74,8 +74,6 @@ class VGG16Features(nn.Module):
                     nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                     nn.init.zeros_(m.bias)
         if weights == "imagenet":
-            from llie_core.core import assets
-
             state = assets.vgg16_features_state_dict()  # AssetsMissingError names `python -m llie_core.core.assets setup`
             own = self.features.state_dict()
             self.features.load_state_dict({k: state[k] for k in own})

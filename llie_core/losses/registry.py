@@ -4,11 +4,12 @@ A config lists losses as ``[{type: L1Loss, loss_weight: 1.0, inputs: [output, hi
 
 Protocol (shared by every loss in ``llie_core/losses``):
 
-* a loss is an ``nn.Module`` registered in :data:`LOSSES`; its constructor takes ``loss_weight`` and its
-  ``forward`` returns the *weighted* scalar (BasicSR convention);
+* a loss is an ``nn.Module`` registered in :data:`LOSSES` by ``@LOSSES.register()`` in its own file (the
+  first lookup imports every module of ``llie_core.losses``, see :class:`llie_core.core.registry.Registry`); its
+  constructor takes ``loss_weight`` and its ``forward`` returns the *weighted* scalar (BasicSR convention);
 * ``inputs`` names the tensors ``forward`` takes, looked up in one namespace made of the batch
   (``low``, ``high``, ...) and the model's outputs (``output`` plus any extra outputs a model or
-  :class:`~llie_core.engine.task.TrainingTask` returns). A list/tuple is passed positionally, a mapping
+  :class:`~llie_core.engine.task.SupervisedTask` returns). A list/tuple is passed positionally, a mapping
   ``{argument: tensor_key}`` by keyword. Default: the loss class's ``inputs`` attribute, else
   ``("output", "high")``;
 * ``name`` labels the term in logs (default: the ``type``; repeated types get ``_2``, ``_3`` ...).
@@ -22,7 +23,7 @@ from torch import Tensor, nn
 
 from llie_core.core.registry import Registry
 
-LOSSES = Registry("loss")
+LOSSES = Registry("loss", "llie_core.losses")
 
 DEFAULT_INPUTS = ("output", "high")
 LossInputs = Sequence[str] | Mapping[str, str]
@@ -71,9 +72,6 @@ class LossSet(nn.Module):
 
 def build_loss_set(configs: Sequence[Mapping[str, Any]]) -> LossSet:
     """Build a :class:`LossSet` from a list of ``{type, inputs?, name?, **constructor kwargs}`` configs."""
-    from llie_core.losses import import_loss_modules
-
-    import_loss_modules()
     if isinstance(configs, Mapping) or not configs:
         raise ValueError(f"'losses' must be a non-empty list of {{type: ..., loss_weight: ...}} dicts, "
                          f"got {configs!r}")

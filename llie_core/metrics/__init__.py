@@ -2,16 +2,14 @@
 
 Full-reference: ``psnr``, ``ssim``, ``ssim_matlab_gray``, ``ssim_gray``, ``lpips_alex``, ``lpips_vgg`` and their
 ``*_gtmean`` variants. No-reference: ``niqe``, ``brisque``. ``metric_info(name)`` gives the direction and the exact
-protocol. LPIPS / NIQE / BRISQUE need the offline assets (``python -m llie_core.core.assets setup``).
+protocol. Each module registers its metrics in :data:`~llie_core.metrics.registry.METRICS`, which imports them all
+on its first lookup. LPIPS / NIQE / BRISQUE need the offline assets (``python -m llie_core.core.assets setup``).
 """
 from __future__ import annotations
 
-from llie_core.metrics import brisque, full_reference, lpips_metric, niqe  # noqa: F401  (registers the metrics)
 from llie_core.metrics.base import FR, NR, Metric, MetricInfo
-from llie_core.metrics.gt_mean import GTMean, apply_gt_mean, gt_mean, register_gt_mean_variants
+from llie_core.metrics.gt_mean import GTMean, apply_gt_mean, gt_mean
 from llie_core.metrics.registry import compute_metrics, create_metric, list_metrics, metric_info
-
-register_gt_mean_variants()
 
 __all__ = ["FR", "NR", "Metric", "MetricInfo", "GTMean", "apply_gt_mean", "gt_mean", "compute_metrics",
            "create_metric", "list_metrics", "metric_info"]

@@ -7,16 +7,21 @@ clip to the valid range and score the result without re-rounding. Variants (``va
 - ``hvi`` (default): gray = cv2 RGB->GRAY (BT.601 ``.299R + .587G + .114B``, rounded on 8-bit images).
 - ``retinexformer``: cv2 BGR->GRAY applied to RGB arrays, i.e. swapped R/B weights, unrounded floats.
 - ``llflow``: LLFlow ``code/test.py``: gray mean of the target over the plain mean of *all output channels*.
+
+Registered names: ``<base>_gtmean`` for every full-reference base metric in :data:`GT_MEAN_BASES`; this module
+registers them itself, after importing the modules that register the bases.
 """
 from __future__ import annotations
 
 import torch
 
+from llie_core.metrics import full_reference, lpips_metric  # noqa: F401  (register the bases wrapped below)
 from llie_core.metrics.base import FR, Metric, MetricInfo
-from llie_core.metrics.registry import create_metric, list_metrics, metric_info, register_metric
+from llie_core.metrics.registry import create_metric, metric_info, register_metric
 
 BT601 = (0.299, 0.587, 0.114)
 VARIANTS = ("hvi", "retinexformer", "llflow")
+GT_MEAN_BASES = ("psnr", "ssim", "ssim_matlab_gray", "ssim_gray", "lpips_alex", "lpips_vgg")  # full_reference, lpips
 
 
 CV2_GRAY_FIXED_POINT = (9798, 19235, 3735)  # cv2 5.x RGB->GRAY on uint8: (9798R + 19235G + 3735B + 2^14) >> 15
@@ -92,9 +97,13 @@ def _gt_mean_factory(base_name: str):
     return factory
 
 
-def register_gt_mean_variants() -> None:
-    """Register ``<name>_gtmean`` for every full-reference metric registered so far."""
-    names = list_metrics(FR)
-    for name in names:
-        if not name.endswith("_gtmean") and f"{name}_gtmean" not in names:
-            register_metric(gt_mean_info(metric_info(name)))
+def _register_variants(bases: tuple[str, ...]) -> None:
+    """Register ``<name>_gtmean`` for each base metric (full-reference ones only: GT-mean needs the target)."""
+    for name in bases:
+        base = metric_info(name)
+        if base.kind != FR:
+            raise ValueError(f"GT-mean needs a full-reference metric, {name!r} is {base.kind}")
+        register_metric(gt_mean_info(base))
+
+
+_register_variants(GT_MEAN_BASES)

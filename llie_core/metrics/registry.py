@@ -1,4 +1,8 @@
-"""The metric registry (pyiqa ``create_metric`` / ``list_models`` style): every protocol variant is a name."""
+"""The metric registry (pyiqa ``create_metric`` / ``list_models`` style): every protocol variant is a name.
+
+Each metric module registers its :class:`MetricInfo` entries with :func:`register_metric`; the first lookup
+imports every module of ``llie_core.metrics`` (see :class:`llie_core.core.registry.Registry`).
+"""
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Sequence
@@ -8,7 +12,7 @@ import torch
 from llie_core.core.registry import Registry
 from llie_core.metrics.base import FR, NR, Metric, MetricInfo
 
-METRICS = Registry("metric")
+METRICS = Registry("metric", "llie_core.metrics")
 
 
 def register_metric(info: MetricInfo) -> MetricInfo:

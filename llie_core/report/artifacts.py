@@ -1,4 +1,4 @@
-"""The registry of every table and figure: the five documents' and the workbook's own.
+"""The catalogue of every table and figure: the five documents' and the workbook's own.
 
 One :class:`Artifact` per table or figure of the documents in ``../shared/seeds/`` (plus the tables of
 ``specs/methods.md`` that the ledger transcribes, and the workbook's own outputs): what it shows, the notebook that
@@ -25,21 +25,22 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-PROFILES: tuple[str, ...] = ("smoke", "quick", "paper")
+import pandas as pd
+
+from llie_core.core.methods import METHOD_NOTEBOOKS, display_name
+from llie_core.core.profiles import PROFILE_NAMES as PROFILES
+
 KINDS: tuple[str, ...] = ("table", "figure")
-PAPERS: tuple[str, ...] = ("frlie", "jcrnet", "llflow", "iclr", "irle", "workbook")
-METHOD_NOTEBOOKS: dict[str, str] = {"frlie": "10_frlie", "jcrnet": "11_jcrnet", "llflow": "12_llflow",
-                                    "iclr": "13_iclr", "irle": "14_irle"}
-METHOD_NAMES: dict[str, str] = {"frlie": "FRLIE", "jcrnet": "JCRNet", "llflow": "LLFlow", "iclr": "ICLR",
-                                "irle": "IRLE"}
-# Notebooks being written; the registry test accepts them before they exist. Empty this once they are merged.
+PAPERS: tuple[str, ...] = (*METHOD_NOTEBOOKS, "workbook")  # the reproduced papers, then the workbook's own outputs
+# Notebooks being written; the catalogue test accepts them before they exist. Empty this once they are merged.
 PENDING_NOTEBOOKS: frozenset[str] = frozenset()
 STATES: tuple[str, ...] = ("reproduced", "partly", "not run", "not reproducible")
 
 
 @dataclass(frozen=True)
 class Status:
-    """The status of an artifact in each profile (see the module docstring for the vocabulary)."""
+    """The status of an artifact in each profile (see the module docstring for the vocabulary): one field per
+    profile of :data:`llie_core.core.profiles.PROFILE_NAMES`."""
 
     smoke: str
     quick: str
@@ -106,7 +107,7 @@ def in_profiles(profiles: tuple[str, ...], reason: str, smoke_budget: bool = Fal
         if p not in profiles:
             return f"not run: {reason}"
         return f"partly: {SMOKE_BUDGET}" if (smoke_budget and p == "smoke") else "reproduced"
-    return Status(*(one(p) for p in PROFILES))
+    return Status(**{p: one(p) for p in PROFILES})
 
 
 def _t(name: str) -> str:
@@ -417,7 +418,7 @@ EXTRA_METHOD_FIGURES: tuple[Artifact, ...] = (
 
 
 def _method_outputs(method: str) -> tuple[Artifact, ...]:
-    nb, name = METHOD_NOTEBOOKS[method], METHOD_NAMES[method]
+    nb, name = METHOD_NOTEBOOKS[method], display_name(method)
     return (
         Artifact(f"{method}_runs", "workbook", "table", "", f"{name} training runs: iterations, stop reason, "
                  "best validation score per stage", nb, (_t(f"{method}_runs"),), REPRODUCED),
@@ -450,14 +451,24 @@ def _dataset_status(dataset: str, profiles: str) -> Status:
         if profile == "smoke" and dataset not in _SMOKE_GRIDS:
             return "not run: smoke draws the main paired and the first unpaired set only (time budget)"
         return f"partly: {SMOKE_BUDGET}" if profile == "smoke" else "reproduced"
-    return Status(*(one(p) for p in PROFILES))
+    return Status(**{p: one(p) for p in PROFILES})
+
+
+QUALITATIVE_PREFIX = "qualitative_"  # figures/qualitative_<dataset>.png: one grid per test set (95_figures)
+
+
+def output_dataset(output: str) -> str | None:
+    """The test set an output is drawn from when its name says so (``figures/qualitative_dicm.png`` -> ``dicm``),
+    else ``None``: such an output exists only where that set is on disk."""
+    stem = output_stem(output)
+    return stem.removeprefix(QUALITATIVE_PREFIX) if stem.startswith(QUALITATIVE_PREFIX) else None
 
 
 def _qualitative(dataset: str, profiles: str, paired: bool) -> Artifact:
     extra = " and residual maps to the reference" if paired else ""
-    return Artifact(f"qualitative_{dataset}", "workbook", "figure", "",
+    return Artifact(f"{QUALITATIVE_PREFIX}{dataset}", "workbook", "figure", "",
                     f"every method and baseline on the same {dataset} images, with zoomed insets{extra}",
-                    "95_figures", (_f(f"qualitative_{dataset}"),), _dataset_status(dataset, profiles))
+                    "95_figures", (_f(f"{QUALITATIVE_PREFIX}{dataset}"),), _dataset_status(dataset, profiles))
 
 
 WORKBOOK: tuple[Artifact, ...] = (
@@ -578,7 +589,7 @@ def missing_outputs(results_dir: str | os.PathLike, profile: str, notebooks: set
 
 def unregistered_outputs(results_dir: str | os.PathLike, artifacts: tuple[Artifact, ...] = ARTIFACTS) -> list[str]:
     """Tables (``tables/<name>.csv``) and figures (``figures/<name>.png``) under ``results_dir`` that no artifact
-    lists: names to add to the registry or to align with the conventions."""
+    lists: names to add to the catalogue or to align with the conventions."""
     root = Path(results_dir)
     known = {(Path(o).parent.name, output_stem(o)) for a in artifacts for o in a.outputs}
     found = [f"tables/{p.name}" for p in sorted(root.glob("tables/*.csv"))] + \
@@ -593,10 +604,8 @@ def output_stem(path: str) -> str:
 
 def registry_frame(profile: str | None = None, results_dir: str | os.PathLike | None = None,
                    artifacts: tuple[Artifact, ...] = ARTIFACTS):
-    """The registry as a DataFrame (one row per artifact); with ``profile`` a ``status`` column, and with
+    """The catalogue as a DataFrame (one row per artifact); with ``profile`` a ``status`` column, and with
     ``results_dir`` a ``files_present`` column (``k/n`` of its outputs exist)."""
-    import pandas as pd
-
     rows = []
     for a in artifacts:
         row = {"id": a.id, "paper": a.paper, "kind": a.kind, "label": a.label, "shows": a.shows,

@@ -7,7 +7,7 @@ Reported values come from the ledger (:func:`llie_core.report.ledger.load_report
    one-metric table and protocol grids with ``gt_mean`` / ``ssim_convention`` / ``released_protocol`` columns
    are read too): the notebook chose which run stands for which row of the paper;
 2. otherwise the evaluation rows of every notebook (``<method>_scores.csv``, ``baselines.csv``), matched to the
-   ledger's method names through :func:`llie_core.report.method_tables.display_name` and the configs' ``ledger_method``.
+   ledger's method names through :func:`llie_core.core.methods.display_name` and the configs' ``ledger_method``.
 
 A ledger cell without a reproduction gets the reason: the table or dataset is not run in this profile (the
 ``status`` of the scores rows says why), the method is not implemented, the method table's own ``not run`` row
@@ -34,9 +34,16 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from data_prep.catalogue import DATASETS
+from data_prep.settings import DataSettings
+from llie_core.core.methods import BASELINES, METHOD_ORDER, display_name
+from llie_core.core.profiles import Profile
+from llie_core.core.provenance import atomic_write_bytes
+from llie_core.metrics import list_metrics
 from llie_core.report.artifacts import Artifact, state
-from llie_core.report.ledger import load_reported
-from llie_core.report.method_tables import BASELINES, display_name, short_status
+from llie_core.report.ledger import expected_direction, load_reported
+from llie_core.report.method_tables import short_status
+from llie_core.training.recipes import available_methods, config_path
 from llie_core.training.studies import ABLATION_TAG
 
 REPORTED, REPRODUCED = "reported", "reproduced"
@@ -54,7 +61,6 @@ METRIC_HINTS: dict[str, str] = {"sod_": "needs a salient-object detector and the
                                 "psnr_gtmean_delta": "a difference of two rows; the method notebook derives it"}
 CROSS_METRICS: tuple[str, ...] = ("psnr", "ssim", "lpips_alex", "psnr_gtmean", "ssim_gtmean", "lpips_alex_gtmean",
                                   "niqe")
-METHOD_ORDER: tuple[str, ...] = (*BASELINES, "frlie", "llflow", "jcrnet", "iclr", "irle", "cidnet")
 # scores rows of diagnostic runs: not methods, so never rows of the cross-method table (the method notebooks show them)
 DIAGNOSTIC_RUNS: dict[str, str] = {"irle_pseudo_gt": "IRLE's local exposure-simulated pseudo ground truth scored as "
                                                      "an output (a training target of IRLE, not a method)"}
@@ -104,8 +110,6 @@ def parse_label(label: str) -> RunLabel:
 
 @lru_cache(maxsize=64)  # the config files do not change while a notebook runs
 def _raw_config(method: str, profile: str) -> dict[str, Any]:
-    from llie_core.training.recipes import config_path
-
     try:
         with open(config_path(method, profile), encoding="utf-8") as fh:
             return yaml.safe_load(fh) or {}
@@ -133,8 +137,6 @@ def ledger_names(label: str, profile: str) -> tuple[str, ...]:
 def name_labels(profile: str) -> dict[str, tuple[str, ...]]:
     """Every ledger method name some run of this workbook can stand for (methods, variants, baselines) -> the
     run labels (``method`` or ``method[variant]``) that stand for it."""
-    from llie_core.training.recipes import available_methods
-
     labels = list(BASELINES)
     for method in available_methods():
         labels.append(method)
@@ -182,8 +184,6 @@ def metric_columns(frame: pd.DataFrame, known: Iterable[str]) -> list[str]:
 
 
 def known_metrics() -> frozenset[str]:
-    from llie_core.metrics import list_metrics
-
     ledger = set(load_reported()["metric"])
     return frozenset(ledger | set(list_metrics()) | set(METRIC_ALIASES.values()))
 
@@ -309,7 +309,7 @@ def _run_rank(run: RunLabel, ablation: bool) -> int | None:
 class ComparisonContext:
     """What a comparison needs to explain missing cells."""
 
-    profile: Mapping[str, Any]
+    profile: Profile
     scores: pd.DataFrame
     implemented: frozenset[str]
     measured_metrics: frozenset[str]
@@ -319,7 +319,7 @@ class ComparisonContext:
 
     @property
     def name(self) -> str:
-        return str(self.profile["name"])
+        return self.profile.name
 
     def dataset_reason(self, dataset: str) -> str | None:
         """Why ``dataset`` has no reproduction in this profile, or ``None`` when it was run."""
@@ -335,12 +335,10 @@ class ComparisonContext:
             return None
         if len(rows):
             return str(rows["status"].iloc[0])
-        from data_prep.catalogue import DATASETS
-
         if dataset not in DATASETS:
             return f"not run: dataset {dataset!r} is not available (no public source registered in data_prep)"
-        data = self.profile["data"]
-        if dataset not in list(data.get("eval_paired", [])) + list(data.get("eval_unpaired", [])):
+        data = self.profile.data
+        if dataset not in (*data.eval_paired, *data.eval_unpaired):
             return f"not run: {dataset} is not a test set of the {self.name} profile"
         return None
 
@@ -363,12 +361,12 @@ class ComparisonContext:
         return frozenset((r.method, r.variant) for r in runs)
 
 
-def build_context(profile: Mapping[str, Any], tables_dir: str | Path) -> ComparisonContext:
+def build_context(profile: Profile, tables_dir: str | Path) -> ComparisonContext:
     scores = load_scores(tables_dir)
     names = known_metrics()
     measured = set(metric_columns(scores, names))
     measured |= {alias for alias, target in METRIC_ALIASES.items() if target in measured}
-    labels = name_labels(str(profile["name"]))
+    labels = name_labels(profile.name)
     return ComparisonContext(profile, scores, frozenset(labels), frozenset(measured), names, labels=labels)
 
 
@@ -458,8 +456,6 @@ def compare_table(artifact: Artifact, tables_dir: str | Path, ctx: ComparisonCon
 
 
 def _direction(metric: str) -> str:
-    from llie_core.report.ledger import expected_direction
-
     return expected_direction(metric)
 
 
@@ -504,18 +500,16 @@ def comparison_summary(comparisons: Mapping[str, pd.DataFrame], artifacts: Mappi
 
 
 # ------------------------------------------------------------------------------------------------ cross-method
-def cross_method_table(scores: pd.DataFrame, profile: Mapping[str, Any], metrics: Sequence[str] = CROSS_METRICS,
+def cross_method_table(scores: pd.DataFrame, data: DataSettings, metrics: Sequence[str] = CROSS_METRICS,
                        expected_methods: Sequence[str] = METHOD_ORDER) -> pd.DataFrame:
-    """Main runs of every method and every baseline on every test set of the profile, one protocol.
+    """Main runs of every method and every baseline on every test set of ``data`` (``Profile.data``), one protocol.
 
     One row per (method, dataset): ``method, label, dataset, kind, status, seeds, images, <metric>,
     <metric>_std``; means and standard deviations over seeds (std is NaN for one seed). A method or dataset
     without scores appears with the reason in ``status``. Diagnostic runs (:data:`DIAGNOSTIC_RUNS`) are left out;
     :func:`save_cross_method` says so in the notes.
     """
-    data = profile["data"]
-    datasets = [(d, "paired") for d in data.get("eval_paired", [])] + [(d, "unpaired")
-                                                                      for d in data.get("eval_unpaired", [])]
+    datasets = [(d, "paired") for d in data.eval_paired] + [(d, "unpaired") for d in data.eval_unpaired]
     main = scores[[_is_cross_run(parse_label(str(m))) for m in scores["method"]]] if len(scores) else scores
     labels = list(dict.fromkeys([*expected_methods, *(parse_label(str(m)).base for m in main["method"])]))
     rows = []
@@ -609,8 +603,6 @@ def save_table_with_latex(ctx: Any, table: pd.DataFrame, name: str, protocol: st
     ``tables/<name>.tex`` with the same header facts as comments. ``display`` (default: the rounded table) is
     what the Markdown and LaTeX files show; missing values appear as ``-`` there, and long ``status`` reasons
     shortened (:func:`short_reason`; the CSV keeps them whole)."""
-    from llie_core.core.provenance import atomic_write_bytes
-
     rounded = table.round(digits)
     shown = rounded if display is None else display
     if "status" in shown:

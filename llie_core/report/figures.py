@@ -9,6 +9,8 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from llie_core.metrics import metric_info
+
 
 def to_hwc(image: Tensor | np.ndarray) -> np.ndarray:
     """(1,3,H,W)/(3,H,W) tensor or CHW array in [0,1] -> HWC float array for imshow."""
@@ -63,8 +65,6 @@ def enhance_examples(enhancers: Mapping[str, object], dataset, indices: Sequence
 def metric_bars(table: pd.DataFrame, metric: str, by: str = "method", highlight: Sequence[str] = (),
                 title: str = "") -> plt.Figure:
     """Horizontal bars of ``metric`` per ``by`` (sorted best first using the metric's direction)."""
-    from llie_core.metrics import metric_info
-
     ascending = metric_info(metric).lower_better
     data = table.dropna(subset=[metric]).sort_values(metric, ascending=not ascending)
     fig, ax = plt.subplots(figsize=(6, 0.35 * len(data) + 1))

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from llie_core.core.methods import TRAINED_METHODS
 
 # Part of the source checkout (not of a relocated LLIE_ROOT, which only moves outputs).
 LEDGER_DIR: Path = Path(__file__).resolve().parents[2] / "results" / "paper" / "reported"
 COLUMNS: tuple[str, ...] = ("paper", "table", "method", "dataset", "metric", "value", "direction",
                             "protocol_notes", "source")
 KEY: tuple[str, ...] = ("paper", "table", "method", "dataset", "metric")
-PAPERS: tuple[str, ...] = ("frlie", "llflow", "jcrnet", "iclr", "irle", "cidnet")
+PAPERS: tuple[str, ...] = TRAINED_METHODS  # every trained method's document is transcribed (CIDNet: methods.md §1)
 DIRECTIONS: tuple[str, ...] = ("higher", "lower")
 # Metric-name prefixes whose scores are better when lower (lpips*, niqe, brisque, params_m, flops_g, ...).
 LOWER_BETTER_PREFIXES: tuple[str, ...] = ("lpips", "niqe", "brisque", "params", "flops", "runtime", "sod_mae")

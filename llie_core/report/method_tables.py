@@ -2,7 +2,8 @@
 
 Reproduced rows come from :func:`llie_core.evaluation.suite.evaluate_suite` tables (one row per method x dataset);
 reported rows come from the ledger (:mod:`llie_core.report.ledger`). Every output row carries ``source``:
-``reproduced (<profile>)`` or ``reported (<paper> <table>)``.
+``reproduced (<profile>)`` or ``reported (<paper> <table>)``. Method names and display names are those of
+:mod:`llie_core.core.methods` (``BASELINES`` and ``display_name`` are importable from here too).
 """
 from __future__ import annotations
 
@@ -11,13 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from llie_core.evaluation.baselines import BASELINES
+from llie_core.core.methods import BASELINES, display_name
 from llie_core.report.ledger import load_reported
 from llie_core.metrics import metric_info
 
-DISPLAY_NAMES = {"input": "Input", "he": "HE", "clahe": "CLAHE", "lime": "LIME", "zero_dce": "Zero-DCE",
-                 "frlie": "FRLIE", "frlie[wo_fr]": "FRLIE w/o FR", "llflow": "LLFlow", "jcrnet": "JCRNet",
-                 "cidnet": "CIDNet", "iclr": "ICLR", "irle": "IRLE"}
 REASON_CUTS = (" (tried ", ". Fix:", "; put it under")  # a dataset error's layouts tried and how-to-fix advice
 STATUS_HINT = " (see `python -m data_prep status`)"
 
@@ -34,9 +32,6 @@ def short_status(status: Any, limit: int | None = None) -> Any:
             text = text.split(cut, 1)[0] + STATUS_HINT
             break
     return text if limit is None or len(text) <= limit else text[: limit - 3].rstrip() + "..."
-
-def display_name(method: str) -> str:
-    return DISPLAY_NAMES.get(method, method)
 
 
 def reproduced_rows(measured: pd.DataFrame, dataset: str, metrics: Sequence[str], profile: str,

@@ -32,7 +32,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,20 +40,19 @@ from typing import Any
 import pandas as pd
 import torch
 import yaml
-from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel
+from torch import nn
 
 from llie_core.core import paths
-from llie_core.engine import SupervisedTask, TrainResult, current_context, load_checkpoint, train
+from llie_core.engine import TrainResult, current_context, load_checkpoint, train
+from llie_core.engine.registry import TASKS
 from llie_core.engine.seed import seed_everything
-from llie_core.engine.task import TASKS, as_output_dict
 from llie_core.models import build_model
-from llie_core.core.profiles import deep_merge, load_profile
+from data_prep.settings import DataSettings, resolve_roots
+from llie_core.core.profiles import Profile, deep_merge, load_profile
 from llie_core.core.provenance import checksum_files, write_json
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 STAGE_TRAIN_KEYS = ("patch_size", "flips", "rot90")  # dataset settings inside a stage's ``train`` block
-DEFAULT_VAL_IMAGES = 4
 
 
 # ------------------------------------------------------------------------------------------------ configs
@@ -95,51 +94,10 @@ def load_method_config(method: str, profile: str, variant: str | None = None) ->
     return cfg
 
 
-def weights_path(relative: str | os.PathLike) -> Path | None:
-    """An official weight file given relative to the weights root (``frlie/...``); ``None`` when absent
-    (:func:`llie_core.core.paths.weights_file`)."""
-    return paths.weights_file(relative)
-
-
-# ------------------------------------------------------------------------------------------------ the task
-def call_model(model: nn.Module, method: str, *args: Tensor) -> Any:
-    """``model.<method>(*args)``, through DDP's forward when wrapped, so gradients are still synchronised."""
-    if method == "forward":
-        return model(*args)
-    if isinstance(model, DistributedDataParallel):
-        inner = model.module
-        inner.forward = getattr(inner, method)  # instance attribute shadows the class forward for one call
-        try:
-            return model(*args)
-        finally:
-            del inner.forward
-    return getattr(model, method)(*args)
-
-
-@TASKS.register()
-class StageTask(SupervisedTask):
-    """One recipe stage: ``outputs = model.<method>(*batch[forward_inputs])``; losses read batch + outputs.
-
-    ``self_supervised=True`` hides ``batch['high']`` from the model call and the losses (it stays available to
-    validation only, on the held-out split).
-    """
-
-    def __init__(self, trainable_modules: Sequence[str] | None = None, method: str = "forward",
-                 forward_inputs: Sequence[str] = ("low",), self_supervised: bool = False) -> None:
-        super().__init__(trainable_modules, input_key=forward_inputs[0])
-        self.method, self.forward_inputs, self.self_supervised = method, list(forward_inputs), self_supervised
-        if self_supervised and "high" in self.forward_inputs:
-            raise ValueError("a self-supervised stage cannot feed 'high' to the model")
-
-    def forward(self, model: nn.Module, batch: Mapping[str, Any]) -> dict[str, Tensor]:
-        missing = [k for k in self.forward_inputs if k not in batch]
-        if missing:
-            raise KeyError(f"batch lacks {missing} (keys {sorted(batch)}) needed by {self.method}")
-        return as_output_dict(call_model(model, self.method, *(batch[k] for k in self.forward_inputs)))
-
-    def loss_inputs(self, batch: Mapping[str, Any], outputs: Mapping[str, Tensor]) -> dict[str, Any]:
-        visible = {k: v for k, v in batch.items() if not (self.self_supervised and k == "high")}
-        return {**visible, **outputs}
+def weights_path(relative: str | os.PathLike, weights_root: str | os.PathLike | None) -> Path | None:
+    """An official weight file given relative to ``weights_root`` (``frlie/...``; ``Profile.data.weights_root``);
+    ``None`` when absent (:func:`llie_core.core.paths.weights_file`)."""
+    return paths.weights_file(relative, weights_root)
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -157,12 +115,13 @@ class TrainingData:
                 "val": checksum_files(f for pair in self.val_pairs for f in pair)}
 
 
-def training_data(profile: Mapping[str, Any]) -> TrainingData:
-    """The profile's training set split into train/validation by even spacing (``data.val_images`` pairs)."""
+def training_data(data: DataSettings) -> TrainingData:
+    """The training set of ``data`` (``Profile.data``) split into train/validation by even spacing
+    (``data.val_images`` pairs)."""
     from data_prep.datasets import evenly_spaced, resolve_training_pairs
 
-    name, pairs = resolve_training_pairs(dict(profile))
-    n_val = int(profile["data"].get("val_images", DEFAULT_VAL_IMAGES))
+    name, pairs = resolve_training_pairs(data)
+    n_val = data.val_images
     if len(pairs) < n_val + 2:
         raise ValueError(f"training set {name!r} has {len(pairs)} pairs, too few to hold out {n_val} for "
                          f"validation; lower data.val_images or provide more data")
@@ -171,11 +130,11 @@ def training_data(profile: Mapping[str, Any]) -> TrainingData:
     return TrainingData(name, [p for p in pairs if tuple(p) not in held], list(val))
 
 
-def _train_dataset(data: TrainingData, settings: Mapping[str, Any], profile: Mapping[str, Any],
+def _train_dataset(data: TrainingData, settings: Mapping[str, Any], profile_data: DataSettings,
                    self_supervised: bool, seed: int) -> torch.utils.data.Dataset:
     from data_prep.datasets import PairedImageDataset, UnpairedImageDataset
 
-    patch = int(settings.get("patch_size") or profile["data"]["patch_size"])
+    patch = int(settings.get("patch_size") or profile_data.patch_size)
     flips = bool(settings.get("flips", True))
     rot90 = bool(settings.get("rot90", False))
     if self_supervised:  # low images only: the reference never enters training
@@ -183,11 +142,10 @@ def _train_dataset(data: TrainingData, settings: Mapping[str, Any], profile: Map
     return PairedImageDataset(data.train_pairs, patch, flips, rot90, seed, cache=True)
 
 
-def _val_dataset(data: TrainingData, profile: Mapping[str, Any], pad_multiple: int) -> torch.utils.data.Dataset:
+def _val_dataset(data: TrainingData, profile_data: DataSettings, pad_multiple: int) -> torch.utils.data.Dataset:
     from data_prep.datasets import PairedImageDataset
 
-    side = profile["data"].get("val_max_side", profile["data"].get("eval_max_side"))
-    return PairedImageDataset(data.val_pairs, pad_multiple=pad_multiple, max_side=side)
+    return PairedImageDataset(data.val_pairs, pad_multiple=pad_multiple, max_side=profile_data.val_side)
 
 
 # ------------------------------------------------------------------------------------------------ training
@@ -245,21 +203,21 @@ class MethodRun:
         return pd.DataFrame(rows)
 
 
-def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Mapping[str, Any],
+def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Profile,
                    budget_scale: float, seed_offset: int = 0) -> dict[str, Any]:
     """The engine config of one stage; ``seed_offset`` shifts its seed (the stage's own, else the profile's)."""
     settings = dict(stage.get("train") or {})
     for key in STAGE_TRAIN_KEYS:
         settings.pop(key, None)
-    defaults = profile.get("train", {})
-    settings.setdefault("iterations", defaults.get("iterations", 100))
-    settings.setdefault("batch_size", profile["data"]["batch_size"])
-    settings.setdefault("time_budget_s", defaults.get("time_budget_s"))
-    settings["seed"] = int(settings.get("seed", profile.get("seed", 0))) + seed_offset
-    settings.setdefault("deterministic", bool(profile.get("deterministic", True)))
-    every = (stage.get("eval") or {}).get("every", defaults.get("val_every"))
+    defaults = profile.train
+    settings.setdefault("iterations", defaults.iterations)
+    settings.setdefault("batch_size", profile.data.batch_size)
+    settings.setdefault("time_budget_s", defaults.time_budget_s)
+    settings["seed"] = int(settings.get("seed", profile.seed)) + seed_offset
+    settings.setdefault("deterministic", bool(profile.deterministic))
+    every = (stage.get("eval") or {}).get("every", defaults.val_every)
     settings.setdefault("val_every", every)
-    settings.setdefault("num_workers", int(profile["data"].get("num_workers", 0)))
+    settings.setdefault("num_workers", profile.data.num_workers)
     if budget_scale != 1.0:
         settings["iterations"] = max(1, round(settings["iterations"] * budget_scale))
         if settings.get("time_budget_s"):
@@ -294,13 +252,14 @@ def _load_best(model: nn.Module, result: TrainResult) -> None:
     model.load_state_dict(load_checkpoint(path)["model"])
 
 
-def _official_init(model: nn.Module, cfg: Mapping[str, Any], stage_name: str) -> str | None:
+def _official_init(model: nn.Module, cfg: Mapping[str, Any], stage_name: str,
+                   weights_root: str | os.PathLike | None) -> str | None:
     """Load official weights for ``stage_name`` when the config asks for it (``init_<stage>_from_official``)
-    and the file exists; returns a description, or ``None`` to train the stage instead."""
+    and the file exists under ``weights_root``; returns a description, or ``None`` to train the stage instead."""
     if not cfg.get(f"init_{stage_name}_from_official"):
         return None
     relative = (cfg.get("official_weights") or {}).get(stage_name)
-    path = weights_path(relative) if relative else None
+    path = weights_path(relative, weights_root) if relative else None
     if path is None:
         return None
     loader = getattr(model, "load_official", None)
@@ -315,7 +274,7 @@ def seed_tag(seed: int) -> str:
     return f"seed{seed}"
 
 
-def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | os.PathLike, *,
+def train_method(method: str, profile: Profile | str, run_root: str | os.PathLike, *,
                  variant: str | None = None, data: TrainingData | None = None, budget_scale: float = 1.0,
                  resume: bool | str = "auto", device: str | None = None, tag: str | None = None,
                  seed: int | None = None) -> MethodRun:
@@ -333,17 +292,20 @@ def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | 
     Stages resume from their checkpoints (``resume='auto'``), so re-running after an interruption continues
     where it stopped. ``budget_scale`` scales iterations and time budgets (used for ablation runs in the CPU
     profiles; recorded in the run record).
+
+    ``profile`` is a :class:`~llie_core.core.profiles.Profile` (its data, weights and cache roots resolved by the
+    entry point) or a profile name, loaded without a data root (only the embedded set).
     """
-    profile = load_profile(profile) if isinstance(profile, str) else dict(profile)
-    cfg = load_method_config(method, profile["name"], variant)
-    data = data or training_data(profile)
-    main_seed = int(profile.get("seed", 0))
+    profile = load_profile(profile) if isinstance(profile, str) else profile
+    cfg = load_method_config(method, profile.name, variant)
+    data = data or training_data(profile.data)
+    main_seed = profile.seed
     seed = main_seed if seed is None else int(seed)
     replica = seed_tag(seed) if seed != main_seed else None
     run_dir = Path(run_root) / "-".join(filter(None, (method, variant, tag, replica)))
     seed_everything(seed)  # the initial weights must not depend on what ran before
     model = build_model(copy.deepcopy(cfg["model"]))
-    run = MethodRun(method, variant, profile["name"], run_dir, model, cfg, data_name=data.name,
+    run = MethodRun(method, variant, profile.name, run_dir, model, cfg, data_name=data.name,
                     tag=",".join(filter(None, (tag, replica))) or None)
     pad = int(cfg["model"].get("pad_multiple", 1) or 1)
     previous: str | None = None
@@ -351,7 +313,7 @@ def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | 
         if not stage:
             run.stages[stage_name] = "skipped (not part of this variant)"
             continue
-        official = _official_init(model, cfg, stage_name)
+        official = _official_init(model, cfg, stage_name, profile.data.weights_root)
         if official:
             run.stages[stage_name] = official
             previous = stage_name
@@ -364,17 +326,18 @@ def train_method(method: str, profile: Mapping[str, Any] | str, run_root: str | 
         engine_cfg = _engine_config(cfg, stage, profile, budget_scale, seed - main_seed)
         stage_seed = int(engine_cfg["train"]["seed"])
         self_sup = engine_cfg["task"]["self_supervised"]
-        result = train(engine_cfg, _train_dataset(data, stage.get("train") or {}, profile, self_sup, stage_seed),
-                       _val_dataset(data, profile, pad), run_dir / stage_name, model=model,
+        result = train(engine_cfg, _train_dataset(data, stage.get("train") or {}, profile.data, self_sup,
+                                                  stage_seed),
+                       _val_dataset(data, profile.data, pad), run_dir / stage_name, model=model,
                        task=TASKS.build(dict(engine_cfg["task"])), resume=resume, data_checksums=data.checksums,
-                       profile=profile["name"], device=device)
+                       profile=profile.name, device=device)
         _load_best(model, result)
         run.stages[stage_name] = result
         previous = stage_name
     model.eval()
     if current_context().is_main:  # under torchrun every rank trains; one writes
         write_json(run_dir / "recipe.json", {
-            "method": method, "variant": variant, "tag": run.tag, "seed": seed, "profile": profile["name"],
+            "method": method, "variant": variant, "tag": run.tag, "seed": seed, "profile": profile.name,
             "budget_scale": budget_scale, "training_data": data.name, "data_checksums": data.checksums,
             "config": cfg,
             "stages": {k: (v.stopped_reason if isinstance(v, TrainResult) else v) for k, v in run.stages.items()}})
@@ -394,11 +357,16 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--run-root", default=None, help="default: results/<profile>/runs")
     cmd.add_argument("--seed", type=int, default=None, help="default: the profile's seed (other seeds: replicas)")
     cmd.add_argument("--budget-scale", type=float, default=1.0, help="scales iterations and time budgets")
+    cmd.add_argument("--data-root", default=None, help="real data root (default: $LLIE_DATA_ROOT)")
+    cmd.add_argument("--weights-root", default=None,
+                     help="released weights (default: $LLIE_WEIGHTS_ROOT, else <data root>/../weights)")
     args = parser.parse_args(argv)
+    data_root, weights_root = resolve_roots(args.data_root, args.weights_root)  # the entry point reads the env
+    profile = load_profile(args.profile, data_root=data_root, weights_root=weights_root)
     ctx = init_distributed()
     try:
         root = args.run_root or paths.results_dir(args.profile) / "runs"
-        run = train_method(args.method, args.profile, root, variant=args.variant, seed=args.seed,
+        run = train_method(args.method, profile, root, variant=args.variant, seed=args.seed,
                            budget_scale=args.budget_scale, device=str(ctx.device()) if ctx.is_distributed else None)
         if ctx.is_main:
             print(run.summary().to_string(index=False))

@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from data_prep.settings import DataSettings
+from llie_core.core.profiles import Profile
 from llie_core.evaluation.suite import PAIRED_METRICS, evaluate_suite
 from llie_core.evaluation.loop import Enhancer
 from llie_core.training.recipes import MethodRun, TrainingData, train_method
@@ -30,23 +32,24 @@ ABLATION_TAG = "ablation_budget"
 FULL_MODEL = None  # the variant key of the full model in an ablation study
 
 
-def main_paired_set(profile: Mapping[str, Any], preferred: str = "lol_v1") -> str:
-    """``preferred`` when its test split is on disk and listed in ``data.eval_paired``, else ``synthetic``."""
+def main_paired_set(data: DataSettings, preferred: str = "lol_v1") -> str:
+    """``preferred`` when its test split is on disk and listed in ``data.eval_paired`` (``data``: a profile's
+    :class:`~data_prep.settings.DataSettings`), else ``synthetic``."""
     from data_prep.datasets import resolve_paired
     from data_prep.validate import DatasetError
 
-    if preferred in profile["data"].get("eval_paired", []):
+    if preferred in data.eval_paired:
         try:
-            resolve_paired(preferred, dict(profile), "test")
+            resolve_paired(preferred, data, "test")
             return preferred
         except (DatasetError, FileNotFoundError):
             pass
     return "synthetic"
 
 
-def ablation_scale(profile: Mapping[str, Any]) -> float:
+def ablation_scale(profile: Profile) -> float:
     """The fraction of the main budget that ablation variants train with (``train.ablation_budget_scale``)."""
-    return float(profile.get("train", {}).get("ablation_budget_scale", 1.0))
+    return float(profile.train.ablation_budget_scale)
 
 
 @dataclass
@@ -75,7 +78,7 @@ def iterations_done(run: MethodRun) -> int:
     return int(sum(getattr(res, "iterations_done", 0) for res in run.stages.values()))
 
 
-def ablation_study(method: str, profile: Mapping[str, Any], runs_dir: str | os.PathLike,
+def ablation_study(method: str, profile: Profile, runs_dir: str | os.PathLike,
                    variants: Sequence[str | None], data: TrainingData, *,
                    dataset: str | None = None, metrics: Sequence[str] = PAIRED_METRICS,
                    budget_scale: float | None = None) -> AblationStudy:
@@ -86,7 +89,7 @@ def ablation_study(method: str, profile: Mapping[str, Any], runs_dir: str | os.P
     Runs resume from their checkpoints and scores from their CSVs, so re-running a notebook is cheap.
     """
     scale = ablation_scale(profile) if budget_scale is None else float(budget_scale)
-    dataset = dataset or main_paired_set(profile)
+    dataset = dataset or main_paired_set(profile.data)
     runs: dict[str | None, MethodRun] = {}
     for variant in variants:
         retrain = variant is FULL_MODEL and scale != 1.0  # at scale 1 the main run *is* the reference
@@ -97,7 +100,7 @@ def ablation_study(method: str, profile: Mapping[str, Any], runs_dir: str | os.P
     return AblationStudy(method, dataset, scale, runs, scores)
 
 
-def evaluate_runs(runs: Sequence[MethodRun], profile: Mapping[str, Any], *,
+def evaluate_runs(runs: Sequence[MethodRun], profile: Profile, *,
                   enhancer: Callable[[MethodRun], Enhancer] = MethodRun.enhancer, **kwargs: Any) -> pd.DataFrame:
     """:func:`evaluate_suite` of ``enhancer(run)`` for every run (default ``run.enhancer()``; its name must be the
     run label), concatenated. Per-image scores are cached under ``run_dir/scores/<weights fingerprint>/``, so
@@ -106,10 +109,10 @@ def evaluate_runs(runs: Sequence[MethodRun], profile: Mapping[str, Any], *,
     return pd.concat(frames, ignore_index=True)
 
 
-def replica_seeds(profile: Mapping[str, Any]) -> list[int]:
+def replica_seeds(profile: Profile) -> list[int]:
     """The seeds of ``train.seeds`` except the profile's ``seed`` (that one is the main run), in order."""
-    main = int(profile.get("seed", 0))
-    seeds = dict.fromkeys(int(s) for s in profile.get("train", {}).get("seeds", [main]))
+    main = int(profile.seed)
+    seeds = dict.fromkeys(int(s) for s in profile.train.seeds)
     return [s for s in seeds if s != main]
 
 
@@ -122,7 +125,7 @@ class SeedReplicas:
     scores: pd.DataFrame  # evaluate_suite rows (method column = run label)
 
 
-def seed_replicas(method: str, profile: Mapping[str, Any], runs_dir: str | os.PathLike, data: TrainingData, *,
+def seed_replicas(method: str, profile: Profile, runs_dir: str | os.PathLike, data: TrainingData, *,
                   seeds: Sequence[int] | None = None, budget_scale: float = 1.0,
                   enhancer: Callable[[MethodRun], Enhancer] = MethodRun.enhancer, **eval_kwargs: Any
                   ) -> SeedReplicas:

@@ -10,11 +10,13 @@ import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from llie_core.core import paths
-from llie_core.core import provenance
-from llie_core.core.profiles import load_profile
+from data_prep.settings import resolve_roots
+from data_prep.validate import short_reason
+from llie_core.core import paths, provenance
+from llie_core.core.profiles import Profile, load_profile
+from llie_core.report.artifacts import expected_outputs, output_dataset
 
 
 @dataclass
@@ -22,7 +24,7 @@ class NotebookContext:
     """Where a notebook writes, under which profile; every written file is remembered."""
 
     name: str
-    profile: dict[str, Any]
+    profile: Profile
     root: Path
     results: Path
     written: list[Path] = field(default_factory=list)
@@ -30,7 +32,7 @@ class NotebookContext:
 
     @property
     def profile_name(self) -> str:
-        return self.profile["name"]
+        return self.profile.name
 
     @property
     def tables(self) -> Path:
@@ -42,11 +44,32 @@ class NotebookContext:
 
     @property
     def data_root(self) -> Path | None:
-        return Path(self.profile["data"]["root"]) if self.profile["data"]["root"] else None
+        """The real-data root of this run (``profile.data.root``), ``None`` without real data."""
+        return self.profile.data.root
+
+    @property
+    def weights_root(self) -> Path | None:
+        """Where released weights are looked up (``profile.data.weights_root``)."""
+        return self.profile.data.weights_root
+
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """This notebook's settings from the profile's ``notebooks:`` section (per-profile values live in the YAML,
+        never in a notebook)."""
+        return self.profile.notebook(self.name)
 
     def promise(self, *files: str | os.PathLike) -> None:
         """Declare outputs that :meth:`check_outputs` must find."""
         self.promised.extend(Path(f) for f in files)
+
+    def promise_catalogue(self) -> list[Path]:
+        """Promise every output the table/figure catalogue (:mod:`llie_core.report.artifacts`) expects of this
+        notebook in this profile. An output drawn from one test set (``qualitative_<dataset>``) is promised only
+        when that set is on disk; elsewhere the notebook prints why it is not drawn. Returns the promised paths."""
+        files = [self.results / rel for rel in expected_outputs(self.profile_name, {self.name})
+                 if (dataset := output_dataset(rel)) is None or not short_reason(dataset, self.profile.data)]
+        self.promise(*files)
+        return files
 
     def save_table(self, df, name: str, protocol: str, notes: str = "", extra: dict[str, Any] | None = None
                    ) -> tuple[Path, Path]:
@@ -54,7 +77,7 @@ class NotebookContext:
         sidecar ``<name>.json``."""
         csv_path, md_path = self.tables / f"{name}.csv", self.tables / f"{name}.md"
         provenance.atomic_write_bytes(csv_path, df.to_csv(index=False).encode())
-        record = provenance.run_record(self.profile_name, self.profile.get("seed"), notebook=self.name,
+        record = provenance.run_record(self.profile_name, self.profile.seed, notebook=self.name,
                                        protocol=protocol, notes=notes, **(extra or {}))
         header = (f"# {name}\n\nProfile: `{self.profile_name}` | protocol: {protocol} | "
                   f"commit: `{record['git_commit'][:12]}` | notebook: `{self.name}`\n\n")
@@ -89,28 +112,33 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def start(name: str, profile: str, root: str = "", data_root: str = "") -> NotebookContext:
-    """Resolve paths from one root, load the profile, seed everything and configure threads and plotting."""
-    if root:
-        os.environ["LLIE_ROOT"] = str(Path(root).resolve())
-    if data_root:
-        os.environ["LLIE_DATA_ROOT"] = str(Path(data_root).resolve())
-    cfg = load_profile(profile)
+def start(name: str, profile: str, root: str = "", data_root: str = "", weights_root: str = "") -> NotebookContext:
+    """A notebook's entry point: resolve the roots once, load the profile, seed everything, set the threads.
+
+    ``root``: the project root outputs go under (default: :func:`llie_core.core.paths.project_root`); the embedded
+    set is cached in ``$LLIE_CACHE_DIR``, else ``<root>/.cache``. ``data_root`` / ``weights_root``: the real-data
+    and released-weights roots; when empty, ``$LLIE_DATA_ROOT`` / ``$LLIE_WEIGHTS_ROOT`` are read here (and only
+    here, for the notebook), and the weights root defaults to ``<data root>/../weights``. All of them travel inside
+    ``ctx.profile.data``; nothing is written to the environment (the workbook runner passes every root as a
+    parameter and starts the kernel without those variables).
+    """
+    project = Path(root).resolve() if root else paths.project_root()
+    data, weights = resolve_roots(data_root or None, weights_root or None)
+    cfg = load_profile(profile, data_root=data, weights_root=weights, cache_dir=paths.cache_dir(root=project))
     _seed_and_threads(cfg)
-    project = paths.project_root()
     return NotebookContext(name=name, profile=cfg, root=project, results=paths.results_dir(profile, project))
 
 
-def _seed_and_threads(cfg: dict[str, Any]) -> None:
+def _seed_and_threads(cfg: Profile) -> None:
     import numpy as np
     import torch
 
-    seed = int(cfg.get("seed", 0))
+    seed = int(cfg.seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if cfg.get("num_threads"):
-        torch.set_num_threads(int(cfg["num_threads"]))
+    if cfg.num_threads:
+        torch.set_num_threads(int(cfg.num_threads))
     # Subnormal floats (weights decayed towards 0) take a slow microcode path on x86 CPUs (Zero-DCE's released
     # weights: 35x slower); flushing them to zero changes no result in [0, 1].
     torch.set_flush_denormal(True)

@@ -19,13 +19,12 @@ folder of :func:`llie_core.training.recipes.train_method` (``<run>/recipe.json``
 variant); otherwise ``llie_core/configs/<method>/paper.yaml``. ``--profile`` (and ``--variant`` for an ablation
 variant) chooses ``configs/<method>/<profile>.yaml`` instead. ``--checkpoint`` takes an engine checkpoint
 (``{"model": state_dict, ...}``, e.g. ``runs/<method>/<stage>/checkpoints/best.pt``), a run folder (its last
-trained stage's ``best.pt``), a bare state dict, or an official file the model's ``load_official`` reads. From
-Python: :func:`enhance_images`.
+trained stage's ``best.pt``), a bare state dict, or an official file the model's ``load_official`` reads (loading:
+:mod:`llie_core.training.trained`). From Python: :func:`enhance_images`.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import Counter
@@ -35,18 +34,26 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+import yaml
+from natsort import natsorted
 
+from data_prep.catalogue import IMAGE_EXTENSIONS
+from data_prep.image_io import ImageReadError, read_image, write_image
+from data_prep.settings import resolve_roots
+from llie_core.core.paths import default_weights_root
+from llie_core.core.methods import BASELINES, TRAINED_METHODS
+from llie_core.evaluation.baselines import WeightsAbsent, build_enhancer, list_enhancers
+from llie_core.evaluation.loop import as_enhancer, progress_enabled
 from llie_core.evaluation.tiling import TileConfig, enhance_tiled
+from llie_core.training.recipes import available_methods
+from llie_core.training.trained import DEFAULT_PROFILE, RECIPE, CheckpointError, load_model
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_TILE = TileConfig(tile_size=1024, overlap=64)
-DEFAULT_PROFILE = "paper"  # config profile of a checkpoint outside a run folder (no recipe.json)
-RECIPE = "recipe.json"     # written by llie_core.training.recipes.train_method in every run folder
 
 
 class EnhanceError(RuntimeError):
-    """An input, a checkpoint or a method cannot be used; the message says which and how to fix it."""
+    """An input, a checkpoint or a method cannot be used; the message says which and how to fix it (a
+    :class:`~llie_core.training.trained.CheckpointError` is re-raised as this error, same message)."""
 
 
 # ------------------------------------------------------------------------------------------------ inputs
@@ -54,8 +61,6 @@ def input_tree(inputs: Iterable[str | os.PathLike], recursive: bool = False) -> 
     """Image files named by ``inputs`` (files, or folders of images) -> their path under the input folder they
     were found in (the file name for a file input); natural order within each folder, duplicates removed (the
     first input naming a file wins). Raises :class:`EnhanceError` for a missing path or a folder without images."""
-    from natsort import natsorted
-
     files: dict[Path, PurePath] = {}
     seen: set[str] = set()  # absolute paths: one file named twice (``a/`` and ``./a/x.png``) is enhanced once
 
@@ -68,10 +73,10 @@ def input_tree(inputs: Iterable[str | os.PathLike], recursive: bool = False) -> 
         path = Path(item).expanduser()
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
-            found = natsorted((p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
+            found = natsorted((p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
                               key=lambda p: str(p.relative_to(path)))
             if not found:
-                raise EnhanceError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder"
+                raise EnhanceError(f"{path}: no images ({', '.join(IMAGE_EXTENSIONS)}) in this folder"
                                    + ("" if recursive else "; use --recursive for sub-folders"))
             for p in found:
                 add(p, p.relative_to(path))
@@ -116,112 +121,28 @@ def output_names(files: Sequence[Path], relative: Sequence[PurePath] | None = No
 
 
 # ------------------------------------------------------------------------------------------------ models
-def resolve_checkpoint(checkpoint: str | os.PathLike, stages: Sequence[str] = ()) -> Path:
-    """A checkpoint file, or the newest usable file of a run folder: ``<run>/<stage>/checkpoints/best.pt``
-    (last trained stage first, then ``last.pt``), or ``<folder>/checkpoints/best.pt``."""
-    path = Path(checkpoint).expanduser()
-    if path.is_file():
-        return path
-    if not path.is_dir():
-        raise EnhanceError(f"checkpoint {path}: no such file or folder")
-    candidates = [path / s / "checkpoints" / f for s in reversed(list(stages)) for f in ("best.pt", "last.pt")]
-    candidates += [path / "checkpoints" / "best.pt", path / "checkpoints" / "last.pt"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise EnhanceError(f"checkpoint folder {path} holds no checkpoints/best.pt or last.pt "
-                       f"(looked in the stages {list(stages)})")
-
-
-def _state_dict(loaded: Any) -> Mapping[str, Tensor] | None:
-    """The model state dict inside an engine checkpoint or a bare state dict; ``None`` otherwise."""
-    if isinstance(loaded, Mapping) and isinstance(loaded.get("model"), Mapping):
-        loaded = loaded["model"]
-    if isinstance(loaded, Mapping) and loaded and all(isinstance(v, Tensor) for v in loaded.values()):
-        return {str(k).removeprefix("module."): v for k, v in loaded.items()}
-    return None
-
-
-def find_recipe(checkpoint: str | os.PathLike) -> dict[str, Any] | None:
-    """The ``recipe.json`` of the run a checkpoint belongs to (the run folder itself, or up to two folders above
-    a checkpoint file: ``<run>/<stage>/checkpoints/best.pt``), or ``None`` outside a run folder."""
-    path = Path(checkpoint).expanduser()
-    start = path if path.is_dir() else path.parent
-    for folder in (start, *list(start.parents)[:2]):
-        if (folder / RECIPE).is_file():
-            try:
-                return json.loads((folder / RECIPE).read_text(encoding="utf-8"))
-            except ValueError as exc:
-                raise EnhanceError(f"{folder / RECIPE}: not valid JSON ({exc})") from exc
-    return None
-
-
-def model_config(method: str, checkpoint: str | os.PathLike, profile: str | None = None,
-                 variant: str | None = None) -> tuple[dict[str, Any], str]:
-    """``(config, where it comes from)`` to build ``method`` for ``checkpoint``: ``configs/<method>/<profile>.yaml``
-    for an explicit ``profile``; else the config of the checkpoint's run (``recipe.json``; with another
-    ``variant``: that variant of the run's profile); else the ``paper`` profile's."""
-    from llie_core.training.recipes import load_method_config
-
-    recipe = find_recipe(checkpoint)
-    if recipe is not None and recipe.get("method", method) != method:
-        raise EnhanceError(f"{checkpoint} is a {recipe['method']} run ({RECIPE}), not a {method} checkpoint")
-    if profile is None and recipe is not None:
-        if variant in (None, recipe.get("variant")) and recipe.get("config"):
-            run_variant = f" variant {recipe['variant']}" if recipe.get("variant") else ""
-            return dict(recipe["config"]), f"its run's {RECIPE} (profile {recipe.get('profile')}{run_variant})"
-        profile = recipe.get("profile")
-    profile = profile or DEFAULT_PROFILE
-    return load_method_config(method, profile, variant), (f"configs/{method}/{profile}.yaml"
-                                                          + (f" variant {variant}" if variant else ""))
-
-
-def load_model(method: str, checkpoint: str | os.PathLike, profile: str | None = None,
-               variant: str | None = None) -> tuple[nn.Module, dict[str, Any], Path]:
-    """``(model in eval mode, its config, the checkpoint file used)`` for a trained method; the config as
-    :func:`model_config` chooses it (``profile=None``: the run's own, else ``paper``)."""
-    from llie_core.models import build_model
-
-    cfg, source = model_config(method, checkpoint, profile, variant)
-    path = resolve_checkpoint(checkpoint, [s for s, spec in cfg["stages"].items() if spec])
-    model = build_model(dict(cfg["model"]))
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors of many kinds
-        raise EnhanceError(f"{path}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})") from exc
-    state = _state_dict(loaded)
-    try:
-        if state is not None:
-            model.load_state_dict(state, strict=True)
-        elif hasattr(model, "load_official"):
-            model.load_official(path)
-        else:
-            raise EnhanceError(f"{path}: neither an engine checkpoint ({{'model': state_dict}}) nor a state dict")
-    except (RuntimeError, ValueError, KeyError) as exc:
-        raise EnhanceError(f"{path} does not fit {method} built from {source}: {exc}\nFix: pass the --profile / "
-                           "--variant the checkpoint was trained with") from exc
-    return model.eval(), cfg, path
-
-
 def build_method_enhancer(method: str, checkpoint: str | os.PathLike | None = None, profile: str | None = None,
                           variant: str | None = None, device: str = "cpu",
-                          options: Mapping[str, Any] | None = None):
-    """An :class:`~llie_core.evaluation.loop.Enhancer` for a baseline (no checkpoint) or a trained method."""
-    from llie_core.evaluation.baselines import build_enhancer, list_enhancers
-    from llie_core.evaluation.loop import as_enhancer
-    from llie_core.training.recipes import available_methods
-
+                          options: Mapping[str, Any] | None = None, weights_root: str | os.PathLike | None = None):
+    """An :class:`~llie_core.evaluation.loop.Enhancer` for a baseline (no checkpoint; released weights, e.g.
+    Zero-DCE's, under ``weights_root``) or a trained method (:func:`llie_core.training.trained.load_model`)."""
     if method in list_enhancers():
         if checkpoint is not None:
             raise EnhanceError(f"{method} is a classical baseline: it takes no --checkpoint")
-        return build_enhancer(method, **dict(options or {}))
+        try:
+            return build_enhancer(method, weights_root, **dict(options or {}))
+        except WeightsAbsent as exc:
+            raise EnhanceError(str(exc)) from exc
     if method not in available_methods():
         raise EnhanceError(f"unknown method {method!r}; trained methods: {available_methods()}, "
                            f"baselines: {list_enhancers()}")
     if checkpoint is None:
         raise EnhanceError(f"{method} needs --checkpoint (e.g. results/quick/runs/{method}, a run folder, or "
                            f"its <stage>/checkpoints/best.pt)")
-    model, cfg, _ = load_model(method, checkpoint, profile, variant)
+    try:
+        model, cfg, _ = load_model(method, checkpoint, profile, variant)
+    except CheckpointError as exc:
+        raise EnhanceError(str(exc)) from exc
     model = model.to(device)
     fn = (lambda low: model(low, **options)) if options else model
     return as_enhancer(fn, method, int(cfg["model"].get("pad_multiple", 1) or 1), device)
@@ -238,11 +159,9 @@ class EnhanceReport:
 
 
 def _progress(items: Sequence[Any], enabled: bool | None, desc: str) -> Iterable[Any]:
-    from llie_core.evaluation.loop import progress_enabled
-
     if not (progress_enabled() if enabled is None else enabled):
         return items
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # only with a bar shown: tqdm.auto probes for a notebook front end on import
 
     return tqdm(items, desc=desc, unit="img")
 
@@ -252,17 +171,16 @@ def enhance_images(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLi
                    variant: str | None = None, enhancer: Any = None, tile: TileConfig = DEFAULT_TILE,
                    recursive: bool = False, skip_errors: bool = False, progress: bool | None = None,
                    device: str = "cpu", options: Mapping[str, Any] | None = None,
-                   overwrite: bool = False) -> EnhanceReport:
+                   overwrite: bool = False, weights_root: str | os.PathLike | None = None) -> EnhanceReport:
     """Enhance every image of ``inputs`` into ``out_dir`` under its :func:`output_names` name (same size as the
     input).
 
     Give ``method`` (+ ``checkpoint`` for trained methods; ``profile=None``: the config of the checkpoint's run,
-    :func:`model_config`) or a ready ``enhancer``. An unreadable input raises :class:`EnhanceError` naming it, or
+    :func:`llie_core.training.trained.model_config`; baselines with released weights: under ``weights_root``) or
+    a ready ``enhancer``. An unreadable input raises :class:`EnhanceError` naming it, or
     with ``skip_errors`` is recorded in ``report.failed`` and skipped. Existing outputs raise
     :class:`EnhanceError` before anything is enhanced, unless ``overwrite`` (then listed in ``report.replaced``).
     """
-    from data_prep.image_io import ImageReadError, read_image, write_image
-
     tree = input_tree(inputs, recursive)
     files = list(tree)
     targets = [Path(out_dir) / name for name in output_names(files, list(tree.values()))]
@@ -273,7 +191,7 @@ def enhance_images(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLi
     if enhancer is None:
         if method is None:
             raise EnhanceError("give a method (and a checkpoint for trained methods) or an enhancer")
-        enhancer = build_method_enhancer(method, checkpoint, profile, variant, device, options)
+        enhancer = build_method_enhancer(method, checkpoint, profile, variant, device, options, weights_root)
     report = EnhanceReport()
     pad = int(getattr(enhancer, "pad_multiple", 1) or 1)
     for file, target in _progress(list(zip(files, targets)), progress, getattr(enhancer, "name", "enhance")):
@@ -295,8 +213,6 @@ def enhance_images(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLi
 
 # ------------------------------------------------------------------------------------------------ CLI
 def _parse_options(pairs: Sequence[str]) -> dict[str, Any]:
-    import yaml
-
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -311,8 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", help="image files and/or folders of images")
     parser.add_argument("--out", required=True, help="output folder (created)")
-    parser.add_argument("--method", required=True, help="frlie, llflow, jcrnet, iclr, irle, cidnet, or a baseline "
-                                                        "(input, he, clahe, lime, zero_dce)")
+    parser.add_argument("--method", required=True, help=f"{', '.join(TRAINED_METHODS)}, or a baseline "
+                                                        f"({', '.join(BASELINES)})")
     parser.add_argument("--checkpoint", default=None, help="checkpoint file or run folder (trained methods)")
     parser.add_argument("--profile", default=None, help="config profile the checkpoint was trained with (default: "
                         f"the one of its run folder's {RECIPE}, else {DEFAULT_PROFILE})")
@@ -326,17 +242,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="keyword argument of the model/baseline call, e.g. luma_blend_input=true")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--data-root", default=None, help="real data root (default: $LLIE_DATA_ROOT; locates the "
+                        "released weights when --weights-root and $LLIE_WEIGHTS_ROOT are unset)")
+    parser.add_argument("--weights-root", default=None,
+                        help="released weights, e.g. Zero-DCE's (default: $LLIE_WEIGHTS_ROOT, else "
+                             "<data root>/../weights)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    data_root, weights_root = resolve_roots(args.data_root, args.weights_root)  # the entry point reads the env
+    weights_root = weights_root or default_weights_root(data_root)
     try:
         report = enhance_images(args.inputs, args.out, args.method, args.checkpoint, profile=args.profile,
                                 variant=args.variant, tile=TileConfig(args.tile_size, args.tile_overlap),
                                 recursive=args.recursive, skip_errors=args.skip_errors,
                                 progress=False if args.no_progress else None, device=args.device,
-                                options=_parse_options(args.option), overwrite=args.overwrite)
+                                options=_parse_options(args.option), overwrite=args.overwrite,
+                                weights_root=weights_root)
     except EnhanceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -20,6 +20,14 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from data_prep.catalogue import get_spec
+from data_prep.datasets import center_crop, resolve_paired, resolve_unpaired, unique_names
+from data_prep.image_io import ImageReadError, read_image
+from data_prep.settings import DataSettings
+from data_prep.validate import DatasetError
+from llie_core.analysis.cross_method import baseline_enhancers, per_image_scores, trained_enhancers
+from llie_core.core.methods import display_name
+from llie_core.core.profiles import Profile
 from llie_core.report.figures import to_hwc
 
 SIDE_BY_SIDE, BEFORE_AFTER = "side by side", "before / after"
@@ -57,17 +65,14 @@ class ImageCatalog:
         self.cache[name] = item
 
 
-def catalog_from_dataset(dataset: str, profile: Mapping[str, Any], max_side: int = DEFAULT_MAX_SIDE) -> ImageCatalog:
-    """The test images of ``dataset`` (center-cropped to ``max_side``); raises when the set is absent."""
-    from data_prep.datasets import center_crop, resolve_paired, resolve_unpaired, unique_names
-    from data_prep.image_io import read_image
-    from data_prep.catalogue import get_spec
-
+def catalog_from_dataset(dataset: str, data: DataSettings, max_side: int = DEFAULT_MAX_SIDE) -> ImageCatalog:
+    """The test images of ``dataset`` under ``data`` (``Profile.data``; center-cropped to ``max_side``); raises
+    when the set is absent."""
     if get_spec(dataset).paired:
-        pairs = resolve_paired(dataset, dict(profile), "test")
+        pairs = resolve_paired(dataset, data, "test")
         files = {n: p for n, p in zip(unique_names([lo for lo, _ in pairs]), pairs)}
     else:
-        lows = resolve_unpaired(dataset, dict(profile), "test")
+        lows = resolve_unpaired(dataset, data, "test")
         files = {n: (p, None) for n, p in zip(unique_names(lows), lows)}
 
     def load(name: str) -> Item:
@@ -83,9 +88,6 @@ def catalog_from_dataset(dataset: str, profile: Mapping[str, Any], max_side: int
 def decode_upload(name: str, content: bytes, max_side: int | None = None) -> Item:
     """An uploaded file as an item (EXIF, 16-bit, gray and alpha handled by ``read_image``); raises
     ``ImageReadError`` naming the file when it is not a readable image."""
-    from data_prep.datasets import center_crop
-    from data_prep.image_io import read_image
-
     suffix = Path(name).suffix or ".png"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
@@ -127,7 +129,7 @@ class Explorer:
     def __init__(self, catalogs: Mapping[str, ImageCatalog], enhancers: Mapping[str, Callable[[Tensor], Tensor]],
                  scores: pd.DataFrame | None = None, names: Callable[[str], str] | None = None,
                  max_side: int = DEFAULT_MAX_SIDE) -> None:
-        import ipywidgets as w
+        import ipywidgets as w  # the notebook front end: imported when an explorer is built, not with the module
 
         if not catalogs:
             raise ValueError("the explorer needs at least one dataset (or upload your own image)")
@@ -192,8 +194,6 @@ class Explorer:
 
     def add_upload(self, name: str, content: bytes) -> bool:
         """Add an uploaded image to the ``your images`` set and show it; a bad file sets :attr:`message`."""
-        from data_prep.image_io import ImageReadError
-
         try:
             item = decode_upload(name, content, self.max_side)
         except ImageReadError as exc:
@@ -336,27 +336,22 @@ def _highlight(table: pd.DataFrame, image: str) -> str:
         return table.to_html(index=False, float_format=lambda v: f"{v:.3f}")
 
 
-def build_explorer(profile: Mapping[str, Any], results_dir: str | os.PathLike, datasets: Sequence[str] | None = None,
+def build_explorer(profile: Profile, results_dir: str | os.PathLike, datasets: Sequence[str] | None = None,
                    max_side: int | None = None) -> tuple[Explorer, dict[str, str]]:
     """The explorer over the profile's test sets that are present, the baselines and every trained method
     whose run exists (images center-cropped to ``max_side``, default :data:`EXPLORER_SIDE` of the profile);
     returns it and ``{what: why skipped}``."""
-    from data_prep.validate import DatasetError
-
-    from llie_core.report.method_tables import display_name
-    from llie_core.analysis.cross_method import baseline_enhancers, per_image_scores, trained_enhancers
-
-    max_side = max_side or EXPLORER_SIDE.get(str(profile["name"]), DEFAULT_MAX_SIDE)
-    data = profile["data"]
-    wanted = list(datasets) if datasets is not None else [*data.get("eval_paired", []), *data.get("eval_unpaired", [])]
+    max_side = max_side or EXPLORER_SIDE.get(profile.name, DEFAULT_MAX_SIDE)
+    data = profile.data
+    wanted = list(datasets) if datasets is not None else [*data.eval_paired, *data.eval_unpaired]
     catalogs, skipped = {}, {}
     for name in wanted:
         try:
-            catalogs[name] = catalog_from_dataset(name, profile, max_side)
+            catalogs[name] = catalog_from_dataset(name, data, max_side)
         except (DatasetError, FileNotFoundError) as exc:
             skipped[name] = str(exc)
-    trained, missing = trained_enhancers(str(profile["name"]), Path(results_dir) / "runs")
+    trained, missing = trained_enhancers(profile.name, Path(results_dir) / "runs")
     skipped.update(missing)
-    enhancers = {**baseline_enhancers(), **trained}
+    enhancers = {**baseline_enhancers(weights_root=data.weights_root), **trained}
     explorer = Explorer(catalogs, enhancers, per_image_scores(results_dir), names=display_name, max_side=max_side)
     return explorer, skipped

@@ -2,9 +2,12 @@
 
 ``python -m llie_core.workbook.runner run --profile smoke|quick|paper [--only NAME ...]`` executes
 ``notebooks/NN_*.ipynb`` in order into ``results/<profile>/notebooks/``, passing the profile and the root paths
-as parameters, with a named Jupyter kernel. It stops at the first failure and says which notebook and cell
-failed, and writes ``results/<profile>/manifest.json`` (git commit at the start of the run and of each notebook,
-package versions, start/end, duration per notebook, checksums of the data used, the embedded set included).
+(resolved once here: ``--data-root`` / ``--weights-root``, else ``$LLIE_DATA_ROOT`` / ``$LLIE_WEIGHTS_ROOT``) as
+parameters, with a named Jupyter kernel started with ``LLIE_NO_PROGRESS=1`` in its environment. It stops at the
+first failure and says which notebook and cell failed, and writes ``results/<profile>/manifest.json`` (git
+commit at the start of the run and of each notebook, package versions, start/end, duration per notebook,
+checksums of the data used, the embedded set included).
+``python -m llie_core.workbook status --profile P`` lists the state of the datasets that profile uses.
 """
 from __future__ import annotations
 
@@ -19,7 +22,8 @@ from typing import Any, Sequence
 
 from llie_core.core import paths
 from llie_core.core import provenance
-from llie_core.core.profiles import PROFILE_NAMES, load_profile
+from data_prep.settings import DataSettings, resolve_roots
+from llie_core.core.profiles import PROFILE_NAMES, Profile, load_profile
 
 KERNEL_NAME = "llie-workbook"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
@@ -55,6 +59,7 @@ class WorkbookRun:
     environment: dict[str, Any] = field(default_factory=dict)
     data_checksums: dict[str, str] = field(default_factory=dict)
     notebooks: list[NotebookRun] = field(default_factory=list)
+    weights_root: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -110,23 +115,17 @@ def _same_interpreter(a: str, b: str) -> bool:
     return pa.exists() and pa.absolute().parent == pb.absolute().parent
 
 
-def _profile_datasets(profile: dict[str, Any]) -> list[str]:
-    data = profile["data"]
-    return list(dict.fromkeys(data.get("train", []) + data.get("eval_paired", []) + data.get("eval_unpaired", [])))
-
-
-def uses_synthetic(profile: dict[str, Any]) -> bool:
-    """Whether the run uses the embedded set: listed by the profile, or the training fallback (no listed
-    training set is on disk, as ``data_prep.datasets.resolve_training_pairs`` decides)."""
+def uses_synthetic(data: DataSettings) -> bool:
+    """Whether a run with ``data`` (``Profile.data``) uses the embedded set: listed, or the training fallback (no
+    listed training set is on disk, as ``data_prep.datasets.resolve_training_pairs`` decides)."""
     from data_prep.validate import check_dataset
 
-    if "synthetic" in _profile_datasets(profile):
+    if "synthetic" in data.datasets:
         return True
-    root = profile["data"]["root"]
-    if root is None:
+    if data.root is None:
         return True
     return not any(s.state in ("found", "partial")
-                   for name in profile["data"].get("train", []) for s in check_dataset(name, root, "train"))
+                   for name in data.train for s in check_dataset(name, data.root, "train"))
 
 
 def _split_checksums(name: str, root: str | os.PathLike) -> dict[str, str]:
@@ -146,19 +145,18 @@ def _split_checksums(name: str, root: str | os.PathLike) -> dict[str, str]:
     return out
 
 
-def data_checksums(profile: dict[str, Any]) -> dict[str, str]:
-    """sha256 fingerprints of every dataset split the profile uses that is present on disk, with the embedded
-    set (the build of the profile's ``data.synthetic`` settings in the cache, built here if needed) whenever the
+def data_checksums(data: DataSettings) -> dict[str, str]:
+    """sha256 fingerprints of every dataset split of ``data`` (``Profile.data``) that is present on disk, with
+    the embedded set (the build of ``data.synthetic`` in ``data.cache_dir``, built here if needed) whenever the
     run uses it, with or without a data root."""
-    root = profile["data"]["root"]
     out: dict[str, str] = {}
-    for name in _profile_datasets(profile):
-        if name != "synthetic" and root is not None:
-            out.update(_split_checksums(name, root))
-    if uses_synthetic(profile):
+    for name in data.datasets:
+        if name != "synthetic" and data.root is not None:
+            out.update(_split_checksums(name, data.root))
+    if uses_synthetic(data):
         from data_prep.synthetic import synthetic_root
 
-        out.update(_split_checksums("synthetic", synthetic_root(profile)))
+        out.update(_split_checksums("synthetic", synthetic_root(data)))
     return out
 
 
@@ -182,40 +180,67 @@ def _parameters_cell_index(nb: Path) -> int:
     return next((i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), -1)
 
 
+ROOT_VARIABLES = ("LLIE_DATA_ROOT", "LLIE_WEIGHTS_ROOT")  # resolved by the runner, passed as parameters instead
+
+
+def kernel_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the notebooks' kernel: this process's, with ``LLIE_NO_PROGRESS=1`` (library code shows no
+    progress bars in executed notebooks) and without :data:`ROOT_VARIABLES` (the runner resolved the roots and
+    passes them as the notebooks' ``data_root`` / ``weights_root`` parameters: one source of truth)."""
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if k not in ROOT_VARIABLES}
+    return {**env, "LLIE_NO_PROGRESS": "1"}
+
+
+def _kernel_manager_class() -> type:
+    """An ``AsyncKernelManager`` (the class nbclient uses) that starts the kernel with :func:`kernel_environment`,
+    so the runner never writes its own ``os.environ``."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class WorkbookKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            kw["env"] = kernel_environment(kw.get("env"))
+            return await super()._async_pre_start_kernel(**kw)
+
+    return WorkbookKernelManager
+
+
 def run_notebook(nb: Path, output: Path, parameters: dict[str, Any], kernel: str, cwd: Path,
                  timeout: int | None) -> None:
-    """Execute one notebook with papermill (no progress bar, no streamed output)."""
+    """Execute one notebook with papermill (no progress bar, no streamed output), its kernel started with
+    :func:`kernel_environment`."""
     import papermill as pm
 
     output.parent.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(str(nb), str(output), parameters=parameters, kernel_name=kernel, cwd=str(cwd),
-                        progress_bar=False, log_output=False, execution_timeout=timeout)
+                        progress_bar=False, log_output=False, execution_timeout=timeout,
+                        kernel_manager_class=_kernel_manager_class())
 
 
 def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os.PathLike | None = None,
                  data_root: str | os.PathLike | None = None, kernel: str | None = None,
-                 timeout: int | None = None) -> WorkbookRun:
+                 timeout: int | None = None, weights_root: str | os.PathLike | None = None) -> WorkbookRun:
     """Run the workbook for ``profile``; raise :class:`NotebookFailed` at the first failing notebook.
+
+    ``data_root`` / ``weights_root`` are used as given (``None``: no real data; weights under
+    ``<data root>/../weights``); :func:`main` resolves them from the command line and the environment. Every
+    notebook gets ``profile``, ``root``, ``data_root`` and ``weights_root`` as parameters.
 
     The manifest is written after every notebook and in every case (with the failure recorded), so no
     result is lost, even when the process is killed.
     """
     root = Path(root).resolve() if root else paths.project_root()
-    os.environ["LLIE_ROOT"] = str(root)
-    os.environ["PAPERMILL_EXECUTION"] = "1"  # library code turns progress bars off under papermill
-    if data_root:
-        os.environ["LLIE_DATA_ROOT"] = str(Path(data_root).resolve())
-    cfg = load_profile(profile, data_root=str(data_root) if data_root else None)
+    cfg = load_profile(profile, data_root=data_root, weights_root=weights_root, cache_dir=paths.cache_dir(root=root))
     notebooks = select_notebooks(list_notebooks(root), only)
     if not notebooks:
         raise SystemExit(f"no notebooks found in {paths.notebooks_dir(root)}")
     out_dir = paths.results_dir(profile, root)
-    run = WorkbookRun(profile=profile, root=str(root), data_root=cfg["data"]["root"], kernel=pick_kernel(kernel),
+    data_str, weights_str = (str(p) if p else None for p in (cfg.data.root, cfg.data.weights_root))
+    run = WorkbookRun(profile=profile, root=str(root), data_root=data_str, kernel=pick_kernel(kernel),
                       started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       git_commit=provenance.git_commit(root), versions=provenance.package_versions(),
-                      environment=provenance.environment_record(), data_checksums=data_checksums(cfg),
-                      notebooks=[NotebookRun(nb.stem) for nb in notebooks])
-    params = {"profile": profile, "root": str(root), "data_root": cfg["data"]["root"] or ""}
+                      environment=provenance.environment_record(), data_checksums=data_checksums(cfg.data),
+                      notebooks=[NotebookRun(nb.stem) for nb in notebooks], weights_root=weights_str)
+    params = {"profile": profile, "root": str(root), "data_root": data_str or "", "weights_root": weights_str or ""}
     t_start = time.perf_counter()
     try:
         for nb, record in zip(notebooks, run.notebooks):
@@ -279,11 +304,31 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
     run.add_argument("--only", nargs="*", default=None, help="notebook names or numbers, e.g. 00 or data_prep")
     run.add_argument("--root", default=None, help="project root (default: the checkout holding llie_core)")
-    run.add_argument("--data-root", default=None, help="real data root (default: $LLIE_DATA_ROOT)")
+    _add_roots(run)
     run.add_argument("--kernel", default=None, help=f"Jupyter kernel (default: {KERNEL_NAME} if registered)")
     run.add_argument("--timeout", type=int, default=None, help="per-cell execution timeout in seconds")
     sub.add_parser("list", help="list the notebooks in execution order")
+    status = sub.add_parser("status", help="which datasets of a profile are found, partial, missing or invalid")
+    status.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
+    _add_roots(status)
+    status.add_argument("--deep", action="store_true", help="decode every image (slow on large sets)")
     return parser
+
+
+def _add_roots(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-root", default=None, help="real data root (default: $LLIE_DATA_ROOT)")
+    parser.add_argument("--weights-root", default=None,
+                        help="released weights (default: $LLIE_WEIGHTS_ROOT, else <data root>/../weights)")
+
+
+def profile_status(profile: Profile, deep: bool = False) -> str:
+    """The ``python -m data_prep status`` report restricted to the datasets ``profile`` uses (train and test sets,
+    the embedded set's newest build in ``profile.data.cache_dir``), under its data root."""
+    from data_prep.validate import format_status, status_table
+
+    data = profile.data
+    table = status_table(data.root, deep=deep, names=data.datasets, cache_dir=data.cache_dir)
+    return f"profile: {profile.name}\n" + format_status(table, data.root)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -292,8 +337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for nb in list_notebooks():
             print(nb.name)
         return 0
+    data_root, weights_root = resolve_roots(args.data_root, args.weights_root)  # the entry point reads the env
+    if args.command == "status":
+        print(profile_status(load_profile(args.profile, data_root=data_root, weights_root=weights_root), args.deep))
+        return 0
     try:
-        run = run_workbook(args.profile, args.only, args.root, args.data_root, args.kernel, args.timeout)
+        run = run_workbook(args.profile, args.only, args.root, data_root, args.kernel, args.timeout, weights_root)
     except NotebookFailed as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
 """Cross-method figure builders: zoom box choice, residual maps, histogram distance, per-image score discovery,
-learning curves, trained-model loading from run folders, and the grids' layout."""
+learning curves, the trained methods' enhancers (loading itself: tests/training/test_trained.py), and the grids'
+layout."""
 from __future__ import annotations
 
 import json
@@ -16,6 +17,7 @@ from llie_core.analysis import cross_method as wf
 from llie_core.models import build_model
 from llie_core.core.profiles import load_profile
 from llie_core.training.recipes import load_method_config
+from tests.helpers import REPO_ROOT
 
 matplotlib.use("Agg")
 
@@ -111,22 +113,20 @@ def _fake_run(root, finished=True):
     return model
 
 
-def test_trained_models_load_from_run_folders(tmp_path):
+def test_trained_enhancers_by_display_name_and_skipped_runs_with_the_reason(tmp_path):
     model = _fake_run(tmp_path)
-    trained = wf.load_trained("frlie", "smoke", tmp_path)
-    assert trained.checkpoint.name == "best.pt" and trained.pad_multiple == 4
     x = torch.rand(1, 3, 20, 28)
-    with torch.no_grad():
-        assert torch.allclose(trained.model(x), model(x))
     found, skipped = wf.trained_enhancers("smoke", tmp_path, ("frlie", "irle"))
     assert list(found) == ["FRLIE"] and found["FRLIE"](x).shape == x.shape
-    assert "recipe.json missing" in skipped["irle"]
+    with torch.no_grad():
+        assert torch.allclose(found["FRLIE"](x), model(x))  # 20 x 28: a multiple of pad_multiple 4, no padding
+    assert skipped["irle"].startswith("NoTrainedRun: irle: no finished run") and "recipe.json missing" in skipped["irle"]
 
 
 def test_unfinished_runs_are_skipped(tmp_path):
     _fake_run(tmp_path, finished=False)
-    with pytest.raises(wf.NoTrainedRun, match="run its notebook first"):
-        wf.load_trained("frlie", "smoke", tmp_path)
+    found, skipped = wf.trained_enhancers("smoke", tmp_path, ("frlie",))
+    assert not found and "run its notebook first" in skipped["frlie"]
 
 
 def test_heatmap_and_distributions_from_tables():
@@ -158,11 +158,11 @@ def test_figure_items_on_the_shared_data(real_data_root):
 
 
 def test_grid_datasets_per_profile(monkeypatch):
-    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    monkeypatch.setenv("LLIE_DATA_ROOT", str(REPO_ROOT.parent / "shared" / "data"))  # not read by the library
     smoke = load_profile("smoke")
     assert wf.grid_datasets(smoke) == ["synthetic", "dicm"]  # no LOL on disk: the embedded set is the main set
     quick = load_profile("quick")
-    assert wf.grid_datasets(quick) == [*quick["data"]["eval_paired"], *quick["data"]["eval_unpaired"]]
+    assert wf.grid_datasets(quick) == [*quick.data.eval_paired, *quick.data.eval_unpaired]
     assert wf.figure_settings("smoke").side < wf.figure_settings("quick").side
 
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from llie_core.analysis import iclr as an
+from llie_core.analysis.common import read_image_scores
 from llie_core.models.cidnet import CIDNet
 from llie_core.models.hvi import HVITransform
 from tests.helpers import TINY_CIDNET, rand
@@ -60,7 +61,7 @@ def test_shared_pass_cache_is_bounded_and_options_are_checked():
 def test_evaluate_with_test_options_scores_plain_and_option_rows(shared_root, tmp_path):
     from llie_core.core.profiles import load_profile
 
-    profile = load_profile("smoke")
+    profile = load_profile("smoke", data_root=shared_root / "data")
     torch.manual_seed(0)
     run = SimpleNamespace(model=CIDNet(**TINY_CIDNET).eval(), label="cidnet", config={"model": {"pad_multiple": 8}},
                           scores_dir=tmp_path)
@@ -71,7 +72,7 @@ def test_evaluate_with_test_options_scores_plain_and_option_rows(shared_root, tm
     assert set(ok.index) == {"cidnet", "cidnet[gate1.3]"} and set(ok["dataset"]) == {"lol_v1"}
     assert ok.loc["cidnet", "psnr"] != ok.loc["cidnet[gate1.3]", "psnr"]
     assert rows[rows["dataset"] == "lol_v2_real"]["status"].str.startswith("not run").all()
-    per_image = an.per_image_scores(an.run_scores_csv(run, "lol_v1", "cidnet[gate1.3]"))
+    per_image = read_image_scores(an.run_scores_csv(run, "lol_v1", "cidnet[gate1.3]"))
     assert len(per_image) == ok.loc["cidnet[gate1.3]", "images"] and "mean" not in set(per_image["image"])
 
 

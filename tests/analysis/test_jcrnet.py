@@ -1,4 +1,4 @@
-"""llie_core.analysis.jcrnet: colour histograms (Fig. 11), metric distributions (Fig. 12), residual maps
+"""llie_core.analysis.jcrnet: channel histograms (Fig. 11), per-dataset means (Fig. 12), amplified residuals
 (Figs. 13/14/16), LPIPS heatmaps (Fig. 15), Table VII complexity rows, the saliency enhancement step and the
 paper-table helper."""
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_histograms_are_per_channel_densities_of_8bit_values():
     image = torch.zeros(1, 3, 4, 4)
     image[:, 0] = 0.5                       # R: all at 128/255 -> bin 32 of 64
     image[:, 1, :2] = 1.0                   # G: half at 1.0 (last bin), half at 0
-    hists = analysis.colour_histograms({"x": image}, bins=64)
+    hists = analysis.channel_histograms({"x": image}, bins=64)
     sums = hists.groupby("channel")["density"].sum()
     assert sums.to_dict() == pytest.approx({"R": 1.0, "G": 1.0, "B": 1.0})
     r = hists[hists["channel"] == "R"].set_index("bin")["density"]
@@ -35,14 +35,14 @@ def test_histograms_are_per_channel_densities_of_8bit_values():
     g = hists[hists["channel"] == "G"].set_index("bin")["density"]
     assert (g[0], g[63]) == (0.5, 0.5)
     with pytest.raises(ValueError, match="bins"):
-        analysis.colour_histograms({"x": image}, bins=0)
+        analysis.channel_histograms({"x": image}, bins=0)
     with pytest.raises(ValueError, match="RGB"):
-        analysis.colour_histograms({"x": torch.zeros(1, 1, 4, 4)})
+        analysis.channel_histograms({"x": torch.zeros(1, 1, 4, 4)})
 
 
 def test_histogram_emd_golden():
     """Delta histograms at 0.2 (bin 12) and 0.7 (bin 44): EMD = 32 bins x 1/64 = 0.5 in every channel."""
-    hists = analysis.colour_histograms({"ours": _constant(0.2), "same": _constant(0.7),
+    hists = analysis.channel_histograms({"ours": _constant(0.2), "same": _constant(0.7),
                                         "reference": _constant(0.7)}, bins=64)
     frame = analysis.histogram_distances(hists)
     dist = frame.set_index("label")
@@ -57,7 +57,7 @@ def test_histogram_emd_golden():
 
 
 # ---- Fig. 12 -------------------------------------------------------------------------------------------------
-def test_metric_distributions_keep_ok_rows_of_the_chosen_methods():
+def test_per_dataset_means_keep_ok_rows_of_the_chosen_methods():
     measured = pd.DataFrame([
         {"method": "jcrnet", "dataset": "dicm", "status": "ok", "niqe": 3.0, "brisque": 20.0},
         {"method": "jcrnet", "dataset": "lime", "status": "ok", "niqe": 4.0, "brisque": 22.0},
@@ -65,7 +65,7 @@ def test_metric_distributions_keep_ok_rows_of_the_chosen_methods():
         {"method": "he", "dataset": "dicm", "status": "ok", "niqe": 3.5, "brisque": np.nan},
         {"method": "other", "dataset": "dicm", "status": "ok", "niqe": 9.0, "brisque": 9.0},
     ])
-    long = analysis.metric_distributions(measured, methods=["jcrnet", "he"])
+    long = analysis.per_dataset_means(measured, methods=["jcrnet", "he"])
     assert len(long) == 5 and set(long["method"]) == {"jcrnet", "he"} and "mef" not in set(long["dataset"])
     assert long.query("method == 'jcrnet' and metric == 'niqe'")["value"].tolist() == [3.0, 4.0]
     fig = analysis.distribution_figure(long, names={"jcrnet": "JCRNet"})
@@ -74,14 +74,14 @@ def test_metric_distributions_keep_ok_rows_of_the_chosen_methods():
 
 
 # ---- Figs. 13, 14, 16 ----------------------------------------------------------------------------------------
-def test_residual_map_golden_and_checks():
+def test_amplified_residual_golden_and_checks():
     out, ref = _constant(0.6), _constant(0.5)
-    torch.testing.assert_close(analysis.residual_map(out, ref, gain=4.0), _constant(0.4))
-    torch.testing.assert_close(analysis.residual_map(_constant(1.5), _constant(0.0), gain=2.0), _constant(1.0))
+    torch.testing.assert_close(analysis.amplified_residual(out, ref, gain=4.0), _constant(0.4))
+    torch.testing.assert_close(analysis.amplified_residual(_constant(1.5), _constant(0.0), gain=2.0), _constant(1.0))
     with pytest.raises(ValueError, match="shape"):
-        analysis.residual_map(out, ref[..., :3])
+        analysis.amplified_residual(out, ref[..., :3])
     with pytest.raises(ValueError, match="gain"):
-        analysis.residual_map(out, ref, gain=0)
+        analysis.amplified_residual(out, ref, gain=0)
 
 
 def test_with_residuals_adds_one_column_per_label():

@@ -187,7 +187,7 @@ def test_protocol_grid_end_to_end(shared_root, tmp_path):
 # ---- VE-LOL ---------------------------------------------------------------------------------------------------
 def test_intra_dataset_run_is_not_run_without_the_data(tmp_path):
     profile = load_profile("smoke", data_root=str(tmp_path))
-    reason = missing_split("ve_lol", profile, "train")
+    reason = missing_split("ve_lol", profile.data, "train")
     assert reason and reason.startswith("ve_lol train split absent")
     result = intra_dataset_run("llflow", profile, tmp_path / "runs")
     assert isinstance(result, str) and result.startswith("not run: ve_lol train split absent")

@@ -11,11 +11,13 @@ import time
 
 import torch
 
+from data_prep.settings import resolve_roots
+from llie_core.core.paths import default_weights_root
 from llie_core.evaluation.baselines import build_enhancer, list_enhancers
 
 
-def time_enhancer(name: str, image: torch.Tensor, runs: int) -> list[float]:
-    enhancer = build_enhancer(name)
+def time_enhancer(name: str, image: torch.Tensor, runs: int, weights_root=None) -> list[float]:
+    enhancer = build_enhancer(name, weights_root=weights_root)
     enhancer(image)  # warm-up
     times = []
     for _ in range(runs):
@@ -32,9 +34,11 @@ def main() -> None:
     torch.manual_seed(0)
     image = torch.rand(1, 3, 400, 600) * 0.25
     print(f"baseline per-image time at 600x400, torch threads={torch.get_num_threads()}, runs={args.runs}")
+    data_root, weights_root = resolve_roots()  # this script is an entry point: it reads the environment
+    weights_root = weights_root or default_weights_root(data_root)
     for name in list_enhancers():
         try:
-            times = time_enhancer(name, image, args.runs)
+            times = time_enhancer(name, image, args.runs, weights_root)
         except FileNotFoundError as exc:
             print(f"{name:10s} skipped: {exc}")
             continue

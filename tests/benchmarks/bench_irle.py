@@ -91,7 +91,7 @@ def training_estimate(profile: str, steps: dict[str | None, dict[str, tuple[floa
     """Training seconds of the notebook implied by the measured step times (main run, equal-budget full run and
     every ablation variant; variants not benchmarked use the full model's step times), from the wall and from
     the CPU medians (the CPU figure approximates an uncontended run when threads do not share a core)."""
-    scale = float(load_profile(profile)["train"].get("ablation_budget_scale", 1.0))
+    scale = float(load_profile(profile).train.ablation_budget_scale)
     runs = [(None, 1.0)] + ([(None, scale)] if scale != 1.0 else [])
     runs += [(variant, scale) for variant in method_variants("irle", profile)]
     totals = [0.0, 0.0]

@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from llie_core.core import paths
+from data_prep.settings import resolve_roots
 from llie_core.metrics import create_metric, list_metrics
 
 
 def load_pairs() -> tuple[torch.Tensor, torch.Tensor]:
-    root = paths.data_root()
+    root, _ = resolve_roots()  # this script is an entry point: it reads $LLIE_DATA_ROOT
     folder = root / "LOLv1" / "eval15" if root else None
     if folder is None or not (folder / "low").is_dir():
         sys.exit(f"LOLv1 eval15 not found under LLIE_DATA_ROOT={root}; set LLIE_DATA_ROOT=../shared/data")

@@ -13,7 +13,9 @@ from llie_core.core.profiles import load_profile
 
 
 def bench(profile_name: str) -> None:
-    settings = load_profile(profile_name)["data"]["synthetic"]
+    synthetic = load_profile(profile_name).data.synthetic
+    settings = {"seed": synthetic.seed, "variants_per_photo": synthetic.variants_per_photo,
+                "max_side": synthetic.max_side}
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()
         root = build_synthetic(cache, **settings)

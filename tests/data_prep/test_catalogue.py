@@ -1,4 +1,4 @@
-"""Dataset registry, layout discovery, pairing by name, status reports (fake trees + the shared data)."""
+"""Dataset catalogue, layout discovery, pairing by name, status reports (fake trees + the shared data)."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,9 +7,12 @@ import pytest
 
 from data_prep import __main__ as cli
 from data_prep.catalogue import DATASETS, get_spec
+from data_prep.settings import DataSettings
+from data_prep.synthetic import build_synthetic
 from data_prep.testing import write_fake_images, write_fake_pairs
 from data_prep.validate import (SHORT_REASON_MAX, DatasetError, check_dataset, list_images, list_pairs, pair_by_name,
                                 short_reason, status_table)
+from tests.helpers import TINY_SYNTHETIC
 
 REQUIRED = ("lol_v1", "lol_v2_real", "lol_v2_synthetic", "fivek", "coco_lowlight", "lsrw", "ve_lol", "sice",
             "exdark", "dicm", "lime", "mef", "npe", "vv", "toys_flash", "synthetic")
@@ -20,8 +23,8 @@ def _status(name, root, split):
     return status
 
 
-# ------------------------------------------------------------------------------------------ registry
-def test_registry_holds_every_dataset_with_its_facts():
+# ----------------------------------------------------------------------------------------- catalogue
+def test_catalogue_holds_every_dataset_with_its_facts():
     assert set(REQUIRED) <= set(DATASETS)
     for spec in DATASETS.values():
         assert spec.citation and spec.url and spec.licence and spec.title
@@ -33,7 +36,7 @@ def test_registry_holds_every_dataset_with_its_facts():
     assert not get_spec("sice").paired and get_spec("lol_v2_real").paired
 
 
-def test_registry_is_immutable():
+def test_catalogue_is_immutable():
     with pytest.raises(TypeError):
         DATASETS["new"] = DATASETS["lol_v1"]  # type: ignore[index]
     with pytest.raises(TypeError):
@@ -190,6 +193,24 @@ def test_cli_status_exits_zero_when_everything_is_missing(tmp_path, capsys):
     assert "lol_v1" in out and "missing" in out and "how to fix" in out
 
 
+def test_cli_status_of_chosen_datasets_with_a_cache(tmp_path, capsys, monkeypatch):
+    """``--datasets a,b`` restricts the rows; the embedded set is found in ``--cache-dir`` (else
+    ``$LLIE_CACHE_DIR``, read by the CLI); an unknown name exits 2 and names the registered ones."""
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    cache = tmp_path / "cache"
+    build_synthetic(cache, **TINY_SYNTHETIC)
+    assert cli.main(["status", "--datasets", "lol_v1,synthetic", "--cache-dir", str(cache)]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.split() and line.split()[0] in DATASETS]
+    assert sorted({r[0] for r in rows}) == ["lol_v1", "synthetic"] and "dicm" not in out
+    assert "data root: (none" in out and ["synthetic", "test", "found"] == rows[-1][:3]
+    monkeypatch.setenv("LLIE_CACHE_DIR", str(cache))
+    assert cli.main(["status", "--datasets", "synthetic"]) == 0
+    assert "found" in capsys.readouterr().out
+    assert cli.main(["status", "--datasets", "lol_v1,nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
 def test_cli_download_explains_manual_datasets(capsys):
     assert cli.main(["download", "lol_v1"]) == 1
     out = capsys.readouterr().out
@@ -259,9 +280,9 @@ def test_short_reason_cases(tmp_path):
     assert short_reason("sod_sets", tmp_path) == "not run: sod_sets is not registered in data_prep (no known source)"
     assert short_reason("synthetic", None) == ""  # built on first use
     write_fake_pairs(tmp_path, "LOLv1/eval15/low", "LOLv1/eval15/high", ["1.png"])
-    profile = {"data": {"root": str(tmp_path)}}
-    assert short_reason("lol_v1", profile) == ""  # partial (1 of 15) is usable
-    assert short_reason("lol_v1", profile, "train").startswith("not run: lol_v1 not found under")
+    data = DataSettings(root=tmp_path)
+    assert short_reason("lol_v1", data) == ""  # partial (1 of 15) is usable
+    assert short_reason("lol_v1", data, "train").startswith("not run: lol_v1 not found under")
     write_fake_pairs(tmp_path, "Toys/low", "Toys/high", ["1.png"], high_names=["2.png"])
     assert short_reason("toys_flash", tmp_path).startswith("not run: toys_flash is invalid under")
     (tmp_path / "DICM").mkdir()

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 from data_prep.datasets import (PairedImageDataset, UnpairedImageDataset, crop_to_size, evenly_spaced,
                                 resolve_paired, resolve_training_pairs, resolve_unpaired, unique_names)
 from data_prep.image_io import read_image
+from data_prep.settings import DataSettings
 from data_prep.testing import write_fake_images
 from data_prep.validate import DatasetError
 from tests.helpers import TINY_SYNTHETIC
@@ -131,23 +132,30 @@ def test_evenly_spaced_keeps_first_and_last():
 
 
 def test_training_pairs_fall_back_to_the_embedded_set(tmp_path):
-    profile = {"seed": 0, "data": {"root": str(tmp_path), "train": ["lol_v1", "synthetic"],
-                                   "max_train_images": 3, "synthetic": TINY_SYNTHETIC}}
-    name, pairs = resolve_training_pairs(profile)
+    data = DataSettings(root=tmp_path, cache_dir=tmp_path / "cache", train=["lol_v1", "synthetic"],
+                        max_train_images=3, synthetic=TINY_SYNTHETIC)
+    name, pairs = resolve_training_pairs(data)
     assert name.startswith("synthetic (fallback") and "lol_v1" in name
     assert len(pairs) == 3 and all(lo.parent.parent.name == "train" for lo, _ in pairs)
-    assert len(resolve_paired("synthetic", profile, "test")) == 2  # max_eval_images unset: all test pairs
+    assert all((tmp_path / "cache" / "synthetic") in lo.parents for lo, _ in pairs)  # built in data.cache_dir
+    assert len(resolve_paired("synthetic", data, "test")) == 2  # max_eval_images unset: all test pairs
+    assert resolve_training_pairs(data.replace(train=()))[0] == "synthetic (fallback: no training set configured)"
+
+
+def test_the_embedded_set_needs_a_cache_folder(tmp_path):
+    with pytest.raises(ValueError, match="cache folder"):
+        resolve_paired("synthetic", DataSettings(synthetic=TINY_SYNTHETIC), "test")
 
 
 @pytest.mark.real_data
-def test_profile_resolution_on_the_shared_data(real_data_root):
-    profile = {"data": {"root": str(real_data_root), "train": ["lol_v1"], "max_train_images": 8,
-                        "max_eval_images": 3, "synthetic": TINY_SYNTHETIC}}
-    test_pairs = resolve_paired("lol_v1", profile, "test")
+def test_profile_resolution_on_the_shared_data(real_data_root, tmp_path):
+    data = DataSettings(root=real_data_root, cache_dir=tmp_path, train=["lol_v1"], max_train_images=8,
+                        max_eval_images=3, synthetic=TINY_SYNTHETIC)
+    test_pairs = resolve_paired("lol_v1", data, "test")
     assert [lo.stem for lo, _ in test_pairs] == ["1", "179", "780"]  # items 0, 7, 14 of the 15 (natural order)
-    name, train = resolve_training_pairs(profile)
+    name, train = resolve_training_pairs(data)
     assert name == "lol_v1" and len(train) == 8
-    assert len(resolve_unpaired("dicm", profile)) == 3
+    assert len(resolve_unpaired("dicm", data)) == 3
 
 
 def test_cached_items_equal_uncached_and_the_cache_is_never_handed_out(inverse_pair, monkeypatch):

@@ -126,15 +126,14 @@ def _direct_spec(url: str):
 def test_cli_download_goes_to_one_downloads_folder(server, tmp_path, monkeypatch, with_root):
     """``<data root>/downloads/<file>``, or ``<cache>/downloads/<file>`` without a data root (never nested)."""
     from data_prep import __main__ as cli
-    from data_prep import registry
 
     monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
-    monkeypatch.setenv("LLIE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(registry, "get_spec", lambda name: _direct_spec(server.url))
+    monkeypatch.setenv("LLIE_CACHE_DIR", str(tmp_path / "cache"))  # read by the CLI (an entry point)
+    monkeypatch.setattr(cli, "get_spec", lambda name: _direct_spec(server.url))
     base = tmp_path / "data" if with_root else tmp_path / "cache"
-    argv = ["download", "direct"] + (["--root", str(base)] if with_root else [])
+    argv = ["download", "direct"] + (["--data-root", str(base)] if with_root else [])
     assert cli.main(argv) == 0
     assert (base / "downloads" / "file").read_bytes() == PAYLOAD
     assert not (base / "downloads" / "downloads").exists()
-    assert cli.download_destination(_direct_spec(server.url), str(base) if with_root else None) == (
-        base / "downloads" / "file")
+    assert cli.download_destination(_direct_spec(server.url), str(base) if with_root else None,
+                                    tmp_path / "cache") == base / "downloads" / "file"

@@ -11,8 +11,9 @@ import torch
 from data_prep.image_io import read_image
 from data_prep.synthetic import (PHOTO_SCENES, TEST_SCENES, LowLightModel, build_synthetic, degrade,
                                  linear_to_srgb, source_photos, srgb_to_linear, synthetic_root)
+from data_prep.settings import DataSettings
 from data_prep.validate import check_dataset, list_pairs
-from llie_core.core.provenance import sha256_file
+from data_prep.files import sha256_file
 from tests.helpers import TINY_SYNTHETIC
 
 
@@ -76,11 +77,19 @@ def test_built_set_passes_the_layout_check(built):
     assert states == {"train": ("found", 5), "test": ("found", 2)}
 
 
-def test_synthetic_root_follows_the_profile_settings(built, monkeypatch):
-    monkeypatch.setenv("LLIE_CACHE_DIR", str(built.parent.parent))
-    assert synthetic_root({"seed": 5, "data": {"synthetic": TINY_SYNTHETIC}}) == built
-    status = check_dataset("synthetic", None, "test")[0]  # no root: the newest build in the cache
-    assert status.state == "found" and status.root is not None
+def test_synthetic_root_follows_the_data_settings(built, tmp_path, monkeypatch):
+    monkeypatch.setenv("LLIE_CACHE_DIR", str(tmp_path / "elsewhere"))  # the library never reads it
+    data = DataSettings(synthetic=TINY_SYNTHETIC, cache_dir=built.parent.parent)
+    assert synthetic_root(data) == built
+    newest = synthetic_root(data.replace(synthetic={**TINY_SYNTHETIC, "seed": 1}))
+    assert newest != built and newest.parent == built.parent
+    status = check_dataset("synthetic", None, "test", cache_dir=built.parent.parent)[0]  # the newest build there
+    assert status.state == "found" and status.root == newest
+    missing = check_dataset("synthetic", None, "test", cache_dir=tmp_path / "empty")[0]
+    assert missing.state == "missing" and missing.reason == "not built yet"
+    with pytest.raises(ValueError, match="needs a cache folder"):
+        synthetic_root(DataSettings(synthetic=TINY_SYNTHETIC))
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_srgb_transfer_matches_kornia_and_inverts():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import random
 
 import numpy as np
@@ -16,6 +17,7 @@ from llie_core.engine import (NonFiniteLossError, ResumableSampler, SchedulerCon
                               SupervisedTask, build_ema, load_checkpoint, load_config, lr_factor, train)
 from llie_core.engine.config import OptimConfig
 from llie_core.engine.optim import build_optimizer, build_scheduler
+from llie_core.engine.seed import DeterminismError, check_cublas_workspace, deterministic_mode
 from llie_core.engine.trainer import Trainer, progress_disabled
 from llie_core.engine.distributed import DistContext
 from llie_core.losses import build_loss_set
@@ -351,12 +353,27 @@ def test_sampler_order_depends_only_on_seed_and_epoch_and_resumes_mid_epoch():
     assert len(shards[0]) == len(shards[1]) == 4 and set(shards[0]) | set(shards[1]) == set(range(7))
 
 
-def test_progress_bar_is_off_under_papermill(monkeypatch):
-    monkeypatch.setenv("PAPERMILL_EXECUTION", "1")
+def test_progress_bar_is_off_with_llie_no_progress(monkeypatch):
+    """The workbook runner starts the notebooks' kernel with LLIE_NO_PROGRESS=1 (nothing else switches bars off)."""
+    monkeypatch.setenv("LLIE_NO_PROGRESS", "1")
     assert progress_disabled(rank=0)
-    monkeypatch.delenv("PAPERMILL_EXECUTION")
-    monkeypatch.delenv("LLIE_NO_PROGRESS", raising=False)
+    monkeypatch.delenv("LLIE_NO_PROGRESS")
     assert progress_disabled(rank=1)
+
+
+def test_deterministic_cuda_training_needs_the_cublas_setting_from_the_entry_point(monkeypatch):
+    """No library code writes the environment: without CUBLAS_WORKSPACE_CONFIG a deterministic run on a CUDA device
+    is refused with the fix (checked before any CUDA call, so this needs no GPU); CPU runs never need it."""
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    with pytest.raises(DeterminismError, match="CUBLAS_WORKSPACE_CONFIG=:4096:8"):
+        with deterministic_mode(True, "cuda:0"):
+            pass
+    assert not torch.are_deterministic_algorithms_enabled()  # refused before anything was switched
+    with deterministic_mode(True, "cpu"), deterministic_mode(False, "cuda"):
+        pass
+    assert "CUBLAS_WORKSPACE_CONFIG" not in os.environ
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    check_cublas_workspace("cuda")
 
 
 def test_a_run_is_not_resumed_on_other_data(tmp_path):

@@ -23,7 +23,7 @@ from llie_core.evaluation.baselines import build_enhancer
 from llie_core.evaluation.baselines.zero_dce import default_weights_path
 from llie_core.evaluation.suite import evaluate_suite
 from llie_core.report.ledger import reported_value
-from llie_core.core.profiles import load_profile
+from llie_core.core.profiles import Profile, load_profile
 
 pytestmark = [pytest.mark.real_data, pytest.mark.usefixtures("one_thread")]  # 2 threads are slower on a busy CPU
 
@@ -47,27 +47,26 @@ DICM_INPUT_MEAN = {"niqe": 3.7786, "brisque": 18.9205}
 
 
 @pytest.fixture(scope="module")
-def quick_profile(real_data_root: Path) -> dict:
-    profile = load_profile("quick", data_root=str(real_data_root))
-    assert profile["data"]["eval_max_side"] is None and profile["data"]["max_eval_images"] is None
+def quick_profile(real_data_root: Path) -> Profile:
+    profile = load_profile("quick", data_root=real_data_root)
+    assert profile.data.eval_max_side is None and profile.data.max_eval_images is None
     if not (real_data_root / "LOLv1" / "eval15").is_dir():
         skip_or_fail(f"{real_data_root}/LOLv1/eval15 absent")
     return profile
 
 
 @pytest.fixture
-def zero_dce_from_data_root(shared_root: Path, real_data_root: Path, monkeypatch):
-    """``build_enhancer('zero_dce')`` with no path: the weights come from ``$LLIE_DATA_ROOT/../weights``."""
+def zero_dce_from_data_root(shared_root: Path, quick_profile: Profile):
+    """``build_enhancer('zero_dce')`` with no path: the weights come from the profile's weights root, by default
+    ``<data root>/../weights``."""
     expected = shared_root / "weights" / "zero_dce" / "Epoch99.pth"
     if not expected.is_file():
         skip_or_fail(f"{expected} absent")
-    monkeypatch.delenv("LLIE_WEIGHTS_ROOT", raising=False)
-    monkeypatch.setenv("LLIE_DATA_ROOT", str(real_data_root))
-    assert default_weights_path() == expected.resolve()
-    return build_enhancer("zero_dce")
+    assert default_weights_path(quick_profile.data.weights_root) == expected.resolve()
+    return build_enhancer("zero_dce", weights_root=quick_profile.data.weights_root)
 
 
-def score_lol_eval15(enhancer, profile: dict, out_dir: Path, metrics: tuple[str, ...]) -> pd.Series:
+def score_lol_eval15(enhancer, profile: Profile, out_dir: Path, metrics: tuple[str, ...]) -> pd.Series:
     """The suite's LOLv1 summary row, after checking it scored the 15 full-size eval pairs."""
     table = evaluate_suite(enhancer, profile, out_dir, paired=["lol_v1"], unpaired=[], paired_metrics=metrics)
     assert len(table) == 1
@@ -104,8 +103,8 @@ def test_zero_dce_released_weights_on_lol_eval15(quick_profile, tmp_path, zero_d
 
 
 def test_input_niqe_and_brisque_on_dicm(real_data_root, tmp_path):
-    profile = load_profile("quick", overrides={"data": {"max_unpaired_images": 3}}, data_root=str(real_data_root))
-    assert profile["data"]["eval_unpaired_max_side"] == 768
+    profile = load_profile("quick", overrides={"data": {"max_unpaired_images": 3}}, data_root=real_data_root)
+    assert profile.data.eval_unpaired_max_side == 768
     if not (real_data_root / "DICM").is_dir():
         skip_or_fail(f"{real_data_root}/DICM absent")
     table = evaluate_suite(build_enhancer("input"), profile, tmp_path, paired=[], unpaired=["dicm"])

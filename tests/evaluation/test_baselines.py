@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from llie_core.evaluation.baselines import build_enhancer, list_enhancers
+from llie_core.evaluation.baselines import available_baselines, build_enhancer, list_enhancers
 from llie_core.evaluation.baselines.lime import (estimate_illumination, illumination_system, initial_illumination,
                                       lime_enhance, solve_illumination)
 from llie_core.evaluation.baselines.zero_dce import (OFFICIAL_SHA256, WeightsAbsent, ZeroDCE, default_weights_path,
@@ -154,20 +154,29 @@ def zero_dce_weights(shared_root):
     return path
 
 
-def test_zero_dce_default_path_from_data_root(monkeypatch, shared_root, zero_dce_weights, tmp_path):
-    """``$LLIE_WEIGHTS_ROOT`` wins when it holds the file, else ``<data root>/../weights``, else WeightsAbsent."""
-    monkeypatch.delenv("LLIE_WEIGHTS_ROOT", raising=False)
+def test_zero_dce_weights_come_from_the_weights_root_argument_only(monkeypatch, shared_root, zero_dce_weights,
+                                                                    tmp_path):
+    """``<weights_root>/zero_dce/Epoch99.pth``, else WeightsAbsent naming the source and the root; the environment
+    is not read (the entry points resolve ``$LLIE_WEIGHTS_ROOT`` into ``Profile.data.weights_root``)."""
+    monkeypatch.setenv("LLIE_WEIGHTS_ROOT", str(shared_root / "weights"))
     monkeypatch.setenv("LLIE_DATA_ROOT", str(shared_root / "data"))
-    assert default_weights_path() == zero_dce_weights.resolve()
-    monkeypatch.setenv("LLIE_WEIGHTS_ROOT", str(tmp_path))
-    assert default_weights_path() == zero_dce_weights.resolve()  # a weights root without the file is passed over
+    assert default_weights_path(shared_root / "weights") == zero_dce_weights.resolve()
+    with pytest.raises(WeightsAbsent, match="Li-Chongyi/Zero-DCE.*none configured"):
+        default_weights_path(None)
+    with pytest.raises(WeightsAbsent, match=str(tmp_path)):
+        default_weights_path(tmp_path)
     (tmp_path / "zero_dce").mkdir()
     (tmp_path / "zero_dce" / "Epoch99.pth").write_bytes(b"")
-    assert default_weights_path() == tmp_path.resolve() / "zero_dce" / "Epoch99.pth"
-    monkeypatch.delenv("LLIE_WEIGHTS_ROOT")
-    monkeypatch.setenv("LLIE_DATA_ROOT", str(tmp_path / "data"))
-    with pytest.raises(WeightsAbsent, match="Li-Chongyi/Zero-DCE"):
-        default_weights_path()
+    assert default_weights_path(tmp_path) == tmp_path.resolve() / "zero_dce" / "Epoch99.pth"
+
+
+def test_available_baselines_look_for_weights_in_the_given_root(shared_root, zero_dce_weights, tmp_path):
+    built, absent = available_baselines(["he", "zero_dce"], weights_root=tmp_path)
+    assert list(built) == ["he"] and absent["zero_dce"].startswith("weights absent") and str(tmp_path) in absent[
+        "zero_dce"]
+    built, absent = available_baselines(["he", "zero_dce"], weights_root=shared_root / "weights")
+    assert list(built) == ["he", "zero_dce"] and absent == {}
+    assert build_enhancer("he", weights_root=tmp_path).name == "he"  # builders without weights ignore the root
 
 
 def test_zero_dce_strict_load_and_sha(zero_dce_weights, tmp_path):

@@ -146,9 +146,6 @@ def test_progress_enabled_respects_env(monkeypatch):
     monkeypatch.setenv("LLIE_NO_PROGRESS", "1")
     assert progress_enabled() is False
     monkeypatch.delenv("LLIE_NO_PROGRESS")
-    monkeypatch.setenv("PAPERMILL_EXECUTION", "true")
-    assert progress_enabled() is False
-    monkeypatch.delenv("PAPERMILL_EXECUTION")
 
     class Stream:
         def __init__(self, tty):
@@ -159,6 +156,11 @@ def test_progress_enabled_respects_env(monkeypatch):
 
     monkeypatch.setattr("sys.stderr", Stream(True))
     assert progress_enabled() is True
+    monkeypatch.setenv("PAPERMILL_EXECUTION", "1")  # no longer a switch: the runner sets LLIE_NO_PROGRESS instead
+    assert progress_enabled() is True
+    monkeypatch.setenv("LLIE_NO_PROGRESS", "1")
+    assert progress_enabled() is False
+    monkeypatch.delenv("LLIE_NO_PROGRESS")
     monkeypatch.setattr("sys.stderr", Stream(False))
     assert progress_enabled() is False
 

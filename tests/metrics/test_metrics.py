@@ -391,7 +391,7 @@ def test_missing_assets_error_names_the_setup_command(tmp_path, monkeypatch):
     monkeypatch.setenv("LLIE_ASSETS_DIR", str(tmp_path / "no_assets"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "no_torch_home"))
     for name in ("niqe", "brisque", "lpips_alex", "lpips_vgg_gtmean"):
-        with pytest.raises(assets.AssetsMissingError, match=r"python -m llie_core\.assets setup"):
+        with pytest.raises(assets.AssetsMissingError, match=r"python -m llie_core\.core\.assets setup"):
             create_metric(name)
 
 

@@ -12,15 +12,15 @@ import yaml
 
 from data_prep.image_io import write_image
 from llie_core.training import recipes
-from llie_core.engine import SelfSupervisedTask, load_checkpoint, train
+from llie_core.engine import SelfSupervisedTask, StageTask, load_checkpoint, train
 from llie_core.losses import build_loss_set
+from llie_core.losses.registry import LOSSES
 from llie_core.models import irle as irle_module
 from llie_core.models.irle import IRLE, IlluminationNet, neighbor_pair_indices, neighbor_subsample, pd_down, pd_up
 from llie_core.models.irle_blindspot import BlindSpotDenoiser, ring_mean
 from llie_core.models.irle_pseudo_gt import gaussian_blur, gray_world, pseudo_ground_truth
 from llie_core.models.registry import MODELS
 from llie_core.core.profiles import deep_merge, load_profile
-from llie_core.training.recipes import StageTask
 from tests.helpers import TINY_IRLE
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "llie_core" / "configs" / "irle"
@@ -549,10 +549,6 @@ def test_profile_configs_differ_from_paper_only_in_budgets_and_sizes(profile):
 
 @pytest.mark.parametrize("profile", ["paper", "quick", "smoke"])
 def test_variants_merge_build_and_never_name_the_reference(profile):
-    from llie_core.losses import import_loss_modules
-    from llie_core.losses.registry import LOSSES
-
-    import_loss_modules()  # register every loss (independent of the tests that ran before)
     cfg = _config(profile)
     for name in sorted(VARIANTS):
         merged = deep_merge(cfg, cfg["variants"][name])

@@ -1,4 +1,4 @@
-"""The registry of tables and figures: well-formed, complete against the documents and the ledger, and
+"""The catalogue of tables and figures: well-formed, complete against the documents and the ledger, and
 ``missing_outputs`` finds what a profile did not write."""
 from __future__ import annotations
 

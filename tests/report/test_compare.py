@@ -204,7 +204,7 @@ def test_cross_method_table_means_stds_and_missing_rows(smoke):
         {"method": "frlie[wo_fr]", "dataset": "lol_v1", "psnr": 1.0},
         {"method": "frlie[seed0]", "dataset": "dicm", "kind": "unpaired", "images": 0, "status": "not run: gone"},
         {"method": "irle_pseudo_gt", "dataset": "lol_v1", "psnr": 30.0}])
-    cross = P.cross_method_table(scores, smoke).set_index(["label", "dataset"])
+    cross = P.cross_method_table(scores, smoke.data).set_index(["label", "dataset"])
     assert "irle_pseudo_gt" not in set(cross.index.get_level_values("label"))  # a diagnostic, not a method
     assert "irle_pseudo_gt" in P.DIAGNOSTIC_RUNS
     frlie = cross.loc[("frlie", "lol_v1")]

@@ -1,13 +1,13 @@
 """Helpers that only the notebooks call, driven with hand-built inputs shaped like the notebooks' own.
 
-* ``reporting.reported_rows`` / ``side_by_side`` (10_frlie Tables 1-2) and ``beats_baselines`` (every method
-  notebook's ``<method>_vs_baselines``): measured frames have the columns of ``eval_suite.evaluate_suite`` (one row
-  per method x dataset, ``status`` ``ok`` or ``not run: <reason>``); reported rows come from the repository's
+* ``report.method_tables.reported_rows`` / ``side_by_side`` (10_frlie Tables 1-2) and ``beats_baselines`` (every
+  method notebook's ``<method>_vs_baselines``): measured frames have the columns of ``evaluation.suite.evaluate_suite``
+  (one row per method x dataset, ``status`` ``ok`` or ``not run: <reason>``); reported rows come from the repository's
   ledger (``results/paper/reported``), so the reported numbers asserted here are the transcribed paper values.
 * ``analysis.llflow.lol_table`` / ``velol_table`` (12_llflow): the protocol grid comes from ``grid_rows`` on a
   per-image frame whose every protocol column holds a distinct value, so each number can be traced to its cell.
-* ``paper_tables.comparison_protocol`` (90_tables): registry artifacts and provenance sidecars in ``tmp_path``.
-* ``explorer.build_explorer`` (99_explore): a tiny LOL / DICM tree and per-image score CSVs in ``tmp_path``; the
+* ``report.compare.comparison_protocol`` (90_tables): catalogued artifacts and provenance sidecars in ``tmp_path``.
+* ``workbook.explorer.build_explorer`` (99_explore): a tiny LOL / DICM tree and per-image score CSVs in ``tmp_path``; the
   widgets are driven programmatically as in ``tests/workbook/test_explorer.py``.
 """
 from __future__ import annotations
@@ -27,9 +27,11 @@ from llie_core.report import artifacts as A
 from llie_core.workbook import explorer as E
 from llie_core.report import compare as P
 from llie_core.analysis.llflow import COMPETITOR_PROTOCOL, TABLE_COLUMNS, grid_rows, lol_table, velol_table
+from llie_core.core.profiles import load_profile
 from llie_core.evaluation.baselines import build_enhancer
 from llie_core.report.figures import to_hwc
 from llie_core.report.method_tables import BASELINES, beats_baselines, reported_rows, side_by_side
+from tests.helpers import REPO_ROOT
 
 matplotlib.use("Agg")
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -339,9 +341,10 @@ def test_comparison_protocol_joins_the_distinct_notes_of_every_ledger_table(tmp_
 LOW_SIZE = (12, 20)  # H, W of the fake LOL pairs; max_side 8 crops rows 2:10 and columns 6:14
 
 
-def tiny_results(tmp_path):
+def tiny_results(tmp_path, weights_root=None):
     """A data root with three LOL eval15 pairs (natural order 1, 2, 10) and one DICM image, and a results folder
-    with per-image scores of the HE baseline and of the FRLIE w/o FR run (each CSV ends with its mean row)."""
+    with per-image scores of the HE baseline and of the FRLIE w/o FR run (each CSV ends with its mean row); the
+    smoke profile on them (weights root: ``weights_root``, else ``<tmp_path>/weights``, absent)."""
     data, results = tmp_path / "data", tmp_path / "results"
     write_fake_pairs(data, "LOLv1/eval15/low", "LOLv1/eval15/high", ["1.png", "2.png", "10.png"], size=LOW_SIZE)
     write_fake_images(data / "DICM", ["01.png"], size=(6, 10))
@@ -352,8 +355,9 @@ def tiny_results(tmp_path):
         folders[label].mkdir(parents=True)
         pd.DataFrame({"image": ["1", "2", "10", "mean"], "psnr": [*values, float(np.mean(values))],
                       "height": 8, "width": 8, "seconds": 0.1}).to_csv(folders[label] / "lol_v1.csv", index=False)
-    profile = {"name": "smoke", "data": {"root": str(data), "eval_paired": ["lol_v1", "ve_lol"],
-                                         "eval_unpaired": ["dicm", "lime"]}}
+    profile = load_profile("smoke", overrides={"data": {"eval_paired": ["lol_v1", "ve_lol"],
+                                                        "eval_unpaired": ["dicm", "lime"]}},
+                           data_root=data, weights_root=weights_root)
     return profile, data, results
 
 
@@ -363,11 +367,10 @@ def png_hwc(path, rows=slice(None), cols=slice(None)) -> np.ndarray:
 
 @pytest.fixture()
 def no_weights(tmp_path, monkeypatch):
-    """No released weights anywhere (a fresh machine without ../shared)."""
-    empty = tmp_path / "no_weights"
-    empty.mkdir()
-    monkeypatch.setenv("LLIE_WEIGHTS_ROOT", str(empty))
-    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    """No released weights under the profile's weights root (a fresh machine without ../shared); the environment
+    may name real ones: library code does not read it."""
+    monkeypatch.setenv("LLIE_WEIGHTS_ROOT", str(REPO_ROOT.parent / "shared" / "weights"))
+    monkeypatch.setenv("LLIE_DATA_ROOT", str(REPO_ROOT.parent / "shared" / "data"))
 
 
 def test_build_explorer_lists_present_sets_baselines_and_why_the_rest_is_skipped(tmp_path, no_weights):
@@ -438,22 +441,21 @@ def test_build_explorer_profile_side_dataset_choice_and_no_data(tmp_path, no_wei
     assert list(explorer.catalogs) == ["dicm"] and "npe" in skipped and "lol_v1" not in skipped
     assert explorer.max_side == E.EXPLORER_SIDE["smoke"] == 128  # the profile's default side
     assert explorer.metrics_table().empty  # no dicm scores
-    absent = {"name": "smoke", "data": {"root": str(tmp_path / "nowhere"), "eval_paired": ["lol_v1"],
-                                        "eval_unpaired": []}}
+    absent = profile.with_overrides({"data": {"root": str(tmp_path / "nowhere"), "eval_paired": ["lol_v1"],
+                                              "eval_unpaired": []}})
     with pytest.warns(UserWarning), pytest.raises(ValueError, match="at least one dataset"):
         E.build_explorer(absent, results)
 
 
-def test_build_explorer_with_the_released_zero_dce(tmp_path, monkeypatch, shared_root):
+def test_build_explorer_with_the_released_zero_dce(tmp_path, shared_root):
     weights = shared_root / "weights"
     if not (weights / "zero_dce" / "Epoch99.pth").is_file():
         pytest.skip("../shared/weights/zero_dce/Epoch99.pth is absent")
-    monkeypatch.setenv("LLIE_WEIGHTS_ROOT", str(weights))
-    profile, _, results = tiny_results(tmp_path)
+    profile, _, results = tiny_results(tmp_path, weights_root=weights)
     explorer, skipped = E.build_explorer(profile, results, max_side=8)
     assert list(explorer.enhancers) == ["HE", "CLAHE", "LIME", "Zero-DCE"] and "zero_dce" not in skipped
     explorer.methods.value = ("Zero-DCE",)
     panels = explorer.panels()
-    released = build_enhancer("zero_dce")(explorer.current_item()["low"][None])[0]
+    released = build_enhancer("zero_dce", weights_root=weights)(explorer.current_item()["low"][None])[0]
     np.testing.assert_allclose(panels["Zero-DCE"], to_hwc(released), atol=1e-6)
     assert not np.allclose(panels["Zero-DCE"], panels["input"], atol=1e-3)

@@ -6,21 +6,19 @@ import math
 import pandas as pd
 import pytest
 import torch
-from torch import nn
 
 from llie_core.training import recipes
 from llie_core.engine import TrainResult, load_config
 from llie_core.evaluation.suite import evaluate_suite
 from llie_core.core.profiles import load_profile
-from llie_core.training.recipes import StageTask, call_model, load_method_config, train_method, training_data
+from llie_core.training.recipes import load_method_config, train_method, training_data
 
 
 @pytest.fixture()
-def embedded_profile(tmp_path, monkeypatch):
+def embedded_profile(tmp_path):
     """The smoke profile on the embedded set only (no real data), cached under tmp_path."""
-    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
-    monkeypatch.setenv("LLIE_CACHE_DIR", str(tmp_path / "cache"))
-    return load_profile("smoke", overrides={"data": {"val_images": 2, "synthetic": {"variants_per_photo": 2}}})
+    return load_profile("smoke", overrides={"data": {"val_images": 2, "synthetic": {"variants_per_photo": 2}}},
+                        cache_dir=tmp_path / "cache")
 
 
 def test_variant_merge_and_unknown_variant():
@@ -37,58 +35,15 @@ def test_variant_merge_and_unknown_variant():
 
 
 def test_training_data_holds_out_a_validation_split(embedded_profile):
-    data = training_data(embedded_profile)
+    data = training_data(embedded_profile.data)
     assert data.name == "synthetic (fallback: lol_v1 not available)"
     assert len(data.val_pairs) == 2
     assert not {tuple(p) for p in data.val_pairs} & {tuple(p) for p in data.train_pairs}
-    assert training_data(embedded_profile).val_pairs == data.val_pairs  # deterministic
+    assert training_data(embedded_profile.data).val_pairs == data.val_pairs  # deterministic
     assert set(data.checksums) == {"train", "val"}
-    too_many = dict(embedded_profile, data={**embedded_profile["data"], "val_images": 1000})
+    too_many = embedded_profile.data.replace(val_images=1000)
     with pytest.raises(ValueError, match="val_images"):
         training_data(too_many)
-
-
-class _Toy(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.scale = nn.Parameter(torch.ones(1))
-
-    def forward(self, x):
-        return x * self.scale
-
-    def pair(self, low, high):
-        return {"output": low * self.scale, "gap": (high - low).abs().mean()}
-
-
-def test_stage_task_calls_the_named_method_and_hides_high_when_self_supervised():
-    batch = {"low": torch.rand(1, 3, 4, 4), "high": torch.rand(1, 3, 4, 4)}
-    task = StageTask(method="pair", forward_inputs=["low", "high"])
-    out = task.forward(_Toy(), batch)
-    assert set(out) == {"output", "gap"}
-    ssl = StageTask(self_supervised=True)
-    assert "high" not in ssl.loss_inputs(batch, ssl.forward(_Toy(), batch))
-    assert "high" in task.loss_inputs(batch, out)
-    with pytest.raises(ValueError, match="self-supervised"):
-        StageTask(forward_inputs=["low", "high"], self_supervised=True)
-    with pytest.raises(KeyError, match="high"):
-        task.forward(_Toy(), {"low": batch["low"]})
-
-
-def test_call_model_goes_through_ddp_forward(tmp_path):
-    import torch.distributed as dist
-
-    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
-    try:
-        inner = _Toy()
-        ddp = nn.parallel.DistributedDataParallel(inner)
-        low, high = torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4)
-        out = call_model(ddp, "pair", low, high)
-        out["output"].sum().backward()
-        assert inner.scale.grad is not None and torch.allclose(inner.scale.grad, low.sum().reshape(1))
-        assert "forward" not in vars(inner)  # the class forward is back
-        assert torch.equal(call_model(ddp, "forward", low), low)
-    finally:
-        dist.destroy_process_group()
 
 
 def test_frlie_smoke_recipe_trains_both_stages_and_resumes(embedded_profile, tmp_path):
@@ -106,15 +61,16 @@ def test_frlie_smoke_recipe_trains_both_stages_and_resumes(embedded_profile, tmp
     assert all(torch.equal(again.model.state_dict()[k], v) for k, v in now.items())
 
 
-def test_official_stage1_is_used_when_present_and_trained_when_absent(monkeypatch, tmp_path, real_data_root):
+def test_official_stage1_is_used_when_present_and_trained_when_absent(tmp_path, real_data_root):
     cfg = load_method_config("frlie", "quick")
     from llie_core.models import build_model
 
     model = build_model(dict(cfg["model"]))
-    assert recipes._official_init(model, cfg, "stage1").startswith("official weights")
-    monkeypatch.setenv("LLIE_DATA_ROOT", str(tmp_path))  # no weights beside this root
-    assert recipes._official_init(build_model(dict(cfg["model"])), cfg, "stage1") is None
-    assert recipes._official_init(model, cfg, "stage2") is None
+    weights_root = load_profile("quick", data_root=real_data_root).data.weights_root  # <data root>/../weights
+    assert recipes._official_init(model, cfg, "stage1", weights_root).startswith("official weights")
+    assert recipes._official_init(build_model(dict(cfg["model"])), cfg, "stage1", tmp_path) is None  # no weights
+    assert recipes._official_init(build_model(dict(cfg["model"])), cfg, "stage1", None) is None
+    assert recipes._official_init(model, cfg, "stage2", weights_root) is None
 
 
 def test_evaluate_suite_rows_and_not_run_reasons(embedded_profile, tmp_path):
@@ -170,7 +126,7 @@ def test_seed_sets_initial_weights_engine_seed_and_replica_tag(embedded_profile,
         raise _StopBeforeTraining
 
     monkeypatch.setattr(recipes, "train", capture)
-    data = training_data(embedded_profile)
+    data = training_data(embedded_profile.data)
     for seed in (None, 0, 1):
         with pytest.raises(_StopBeforeTraining):
             train_method("llflow", embedded_profile, tmp_path, data=data, seed=seed)

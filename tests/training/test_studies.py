@@ -14,21 +14,20 @@ from llie_core.training.studies import (ABLATION_TAG, ablation_study, evaluate_r
 
 
 @pytest.fixture()
-def embedded_profile(tmp_path, monkeypatch):
-    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
-    monkeypatch.setenv("LLIE_CACHE_DIR", str(tmp_path / "cache"))
+def embedded_profile(tmp_path):
     return load_profile("smoke", overrides={"train": {"iterations": 4, "ablation_budget_scale": 0.5},
-                                            "data": {"val_images": 2, "synthetic": {"variants_per_photo": 2}}})
+                                            "data": {"val_images": 2, "synthetic": {"variants_per_photo": 2}}},
+                        cache_dir=tmp_path / "cache")
 
 
 def test_main_paired_set_falls_back_to_the_embedded_set(embedded_profile):
-    assert main_paired_set(embedded_profile) == "synthetic"
+    assert main_paired_set(embedded_profile.data) == "synthetic"
 
 
 @pytest.mark.slow
 def test_ablation_study_equal_budgets_and_one_row_per_variant(embedded_profile, tmp_path):
     study = ablation_study("frlie", embedded_profile, tmp_path / "runs", [None, "wo_fr"],
-                           training_data(embedded_profile), metrics=["psnr"])
+                           training_data(embedded_profile.data), metrics=["psnr"])
     full, wo_fr = study.runs[None], study.runs["wo_fr"]
     assert full.tag == ABLATION_TAG and full.run_dir.name == "frlie-ablation_budget"
     assert full.label == "frlie[ablation_budget]" and wo_fr.label == "frlie[wo_fr]"
@@ -41,8 +40,9 @@ def test_ablation_study_equal_budgets_and_one_row_per_variant(embedded_profile, 
 
 @pytest.mark.slow
 def test_at_full_budget_the_reference_is_the_main_run_under_its_own_label(embedded_profile, tmp_path):
-    profile = {**embedded_profile, "train": {**embedded_profile["train"], "ablation_budget_scale": 1.0}}
-    study = ablation_study("frlie", profile, tmp_path / "runs", [None], training_data(profile), metrics=["psnr"])
+    profile = embedded_profile.with_overrides({"train": {"ablation_budget_scale": 1.0}})
+    study = ablation_study("frlie", profile, tmp_path / "runs", [None], training_data(profile.data),
+                           metrics=["psnr"])
     ref = study.runs[None]
     assert ref.run_dir.name == "frlie" and ref.label == "frlie[ablation_budget]"
     assert list(study.scores["method"]) == ["frlie[ablation_budget]"]
@@ -51,14 +51,14 @@ def test_at_full_budget_the_reference_is_the_main_run_under_its_own_label(embedd
 def test_replica_seeds_are_the_profile_seeds_except_the_main_one():
     assert replica_seeds(load_profile("paper")) == [1, 2]
     assert replica_seeds(load_profile("quick")) == [] and replica_seeds(load_profile("smoke")) == [1]
-    assert replica_seeds({"seed": 1, "train": {"seeds": [0, 1, 0, 3]}}) == [0, 3]
+    assert replica_seeds(load_profile("smoke", overrides={"seed": 1, "train": {"seeds": [0, 1, 0, 3]}})) == [0, 3]
 
 
 @pytest.mark.slow
 def test_seed_replicas_resume_and_give_a_mean_and_std_over_seeds(embedded_profile, tmp_path):
-    profile = {**embedded_profile, "train": {**embedded_profile["train"], "seeds": [0, 1]},
-               "data": {**embedded_profile["data"], "eval_paired": ["synthetic"], "eval_unpaired": []}}
-    data, runs_dir, scale = training_data(profile), tmp_path / "runs", 0.2   # 1 iteration per stage
+    profile = embedded_profile.with_overrides({"train": {"seeds": [0, 1]},
+                                               "data": {"eval_paired": ["synthetic"], "eval_unpaired": []}})
+    data, runs_dir, scale = training_data(profile.data), tmp_path / "runs", 0.2   # 1 iteration per stage
     main = train_method("frlie", profile, runs_dir, data=data, budget_scale=scale)
     replicas = seed_replicas("frlie", profile, runs_dir, data, budget_scale=scale, paired_metrics=["psnr"])
     assert list(replicas.runs) == [1]
@@ -76,12 +76,12 @@ def test_seed_replicas_resume_and_give_a_mean_and_std_over_seeds(embedded_profil
     path = scores_path(tmp_path, "frlie")
     path.parent.mkdir(parents=True)
     measured.to_csv(path, index=False)
-    row = cross_method_table(load_scores(path.parent), profile, ["psnr"], ["frlie"]).iloc[0]
+    row = cross_method_table(load_scores(path.parent), profile.data, ["psnr"], ["frlie"]).iloc[0]
     assert (row["label"], row["dataset"], row["status"], row["seeds"]) == ("frlie", "synthetic", "ok", 2)
     assert row["psnr"] == pytest.approx(measured["psnr"].mean()) and row["psnr_std"] > 0
 
 
 def test_no_replicas_in_a_one_seed_profile(embedded_profile, tmp_path):
-    one_seed = {**embedded_profile, "train": {**embedded_profile["train"], "seeds": [0]}}
-    replicas = seed_replicas("frlie", one_seed, tmp_path / "runs", training_data(one_seed))
+    one_seed = embedded_profile.with_overrides({"train": {"seeds": [0]}})
+    replicas = seed_replicas("frlie", one_seed, tmp_path / "runs", training_data(one_seed.data))
     assert replicas.runs == {} and replicas.scores.empty and not (tmp_path / "runs").exists()

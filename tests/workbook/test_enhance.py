@@ -10,11 +10,13 @@ import torch
 from PIL import Image
 
 from data_prep.image_io import read_image
+from llie_core.training import trained as T
 from llie_core.workbook import enhance as E
 from llie_core.evaluation.loop import as_enhancer
 from llie_core.models import build_model
 from llie_core.training.recipes import load_method_config
 from llie_core.evaluation.tiling import TileConfig
+from tests.helpers import skip_or_fail
 
 
 def _write(path, size=(40, 30), seed=0):
@@ -97,7 +99,7 @@ def test_large_image_is_tiled_and_keeps_its_size(tmp_path):
     np.testing.assert_allclose(out, np.clip(read_image(src) * 1.5, 0, 1), atol=1 / 255 + 1e-5)  # pointwise: exact
 
 
-def test_clear_errors_for_bad_requests(tmp_path, frlie_checkpoint):
+def test_clear_errors_for_bad_requests(tmp_path, frlie_checkpoint, capsys):
     run, path, _ = frlie_checkpoint
     src = _write(tmp_path / "x.png")
     with pytest.raises(E.EnhanceError, match="needs --checkpoint"):
@@ -115,8 +117,13 @@ def test_clear_errors_for_bad_requests(tmp_path, frlie_checkpoint):
         E.enhance_images([src], tmp_path / "o", "frlie", path, profile="smoke", variant="released_code")
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(E.EnhanceError, match="cannot be read as a torch checkpoint"):
+    with pytest.raises(E.EnhanceError, match="cannot be read as a torch checkpoint") as caught:
         E.enhance_images([src], tmp_path / "o", "frlie", junk, profile="smoke")
+    assert isinstance(caught.value.__cause__, T.CheckpointError)  # the training layer's error, same message
+    assert str(caught.value) == str(caught.value.__cause__)
+    assert E.main([str(src), "--method", "frlie", "--checkpoint", str(junk), "--profile", "smoke", "--out",
+                   str(tmp_path / "o"), "--no-progress"]) == 2
+    assert "error: " in capsys.readouterr().err  # the command line reports it, no traceback
 
 
 def test_command_line(tmp_path, capsys):
@@ -128,6 +135,28 @@ def test_command_line(tmp_path, capsys):
     (tmp_path / "in" / "bad.png").write_bytes(b"junk")
     assert E.main([str(src.parent), "--method", "he", "--out", str(tmp_path / "o2"), "--skip-errors"]) == 1
     assert "skipped" in capsys.readouterr().err
+
+
+def test_command_line_resolves_the_weights_root_once(tmp_path, capsys, monkeypatch, shared_root):
+    """The CLI is an entry point: ``--weights-root``, else ``$LLIE_WEIGHTS_ROOT``, else ``<--data-root or
+    $LLIE_DATA_ROOT>/../weights``; absent weights are an error naming them, not a traceback."""
+    weights = shared_root / "weights"
+    if not (weights / "zero_dce" / "Epoch99.pth").is_file():
+        skip_or_fail(f"{weights}/zero_dce/Epoch99.pth absent")
+    src = _write(tmp_path / "in" / "p.png")
+
+    def run(out: str, *extra: str) -> int:
+        return E.main([str(src), "--method", "zero_dce", "--out", str(tmp_path / out), "--no-progress", *extra])
+
+    monkeypatch.delenv("LLIE_WEIGHTS_ROOT", raising=False)
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    assert run("a") == 2 and "weights absent" in capsys.readouterr().err
+    monkeypatch.setenv("LLIE_DATA_ROOT", str(shared_root / "data"))
+    assert run("b") == 0                                     # <data root>/../weights
+    monkeypatch.setenv("LLIE_WEIGHTS_ROOT", str(tmp_path / "empty"))
+    assert run("c") == 2                                     # the environment's weights root comes first ...
+    assert run("d", "--weights-root", str(weights)) == 0     # ... and the argument before it
+    assert run("e", "--data-root", str(tmp_path)) == 2       # an explicit data root does not override the env's weights
 
 
 def test_same_names_in_different_folders_never_overwrite_each_other(tmp_path, capsys):
@@ -171,7 +200,7 @@ def test_run_folder_checkpoints_use_the_config_of_their_recipe(tmp_path, capsys)
     run, model = _run_folder(tmp_path)
     src = _write(tmp_path / "in" / "x.png")
     best = run / "stage2" / "checkpoints" / "best.pt"
-    assert E.model_config("frlie", best)[1] == "its run's recipe.json (profile smoke)"
+    assert T.model_config("frlie", best)[1] == "its run's recipe.json (profile smoke)"
     for checkpoint, out in ((run, "o1"), (best, "o2")):  # the run folder and its checkpoint file
         written = E.enhance_images([src], tmp_path / out, "frlie", checkpoint, progress=False).written[0]
         with torch.no_grad():
@@ -181,7 +210,9 @@ def test_run_folder_checkpoints_use_the_config_of_their_recipe(tmp_path, capsys)
         E.enhance_images([src], tmp_path / "o3", "frlie", run, profile="paper", progress=False)  # explicit wins
     assert E.main([str(src), "--method", "frlie", "--checkpoint", str(run), "--out", str(tmp_path / "o4"),
                    "--no-progress"]) == 0
-    assert E.model_config("frlie", tmp_path / "elsewhere.pt")[1] == "configs/frlie/paper.yaml"  # no run folder
+    assert T.model_config("frlie", tmp_path / "elsewhere.pt")[1] == "configs/frlie/paper.yaml"  # no run folder
     wrong, _ = _run_folder(tmp_path / "other", method="irle")
+    with pytest.raises(T.CheckpointError, match="is a irle run"):
+        T.load_model("frlie", wrong)
     with pytest.raises(E.EnhanceError, match="is a irle run"):
-        E.load_model("frlie", wrong)
+        E.enhance_images([src], tmp_path / "o5", "frlie", wrong, progress=False)

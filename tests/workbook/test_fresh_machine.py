@@ -31,9 +31,10 @@ def no_weights(monkeypatch):
 
 
 def test_absent_zero_dce_weights_say_how_to_get_them(no_weights):
-    assert weights_file("zero_dce/Epoch99.pth") is None
+    weights_root = load_profile("smoke").data.weights_root
+    assert weights_root is None and weights_file("zero_dce/Epoch99.pth", weights_root) is None
     with pytest.raises(WeightsAbsent, match=r"weights absent \(Zero-DCE: get .*Epoch99.pth"):
-        build_enhancer("zero_dce")
+        build_enhancer("zero_dce", weights_root=weights_root)
 
 
 def test_baseline_rows_without_weights_are_not_run_rows(no_weights, tmp_path):

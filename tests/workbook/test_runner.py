@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -20,13 +21,14 @@ from llie_core.workbook import runner as workbook
 from llie_core.report.artifacts import missing_outputs, unregistered_outputs
 from llie_core.evaluation.baselines import BASELINES
 from llie_core.evaluation.suite import PAIRED_METRICS, UNPAIRED_METRICS
-from llie_core.core.profiles import load_profile
+from llie_core.core.profiles import Profile, load_profile
 from llie_core.core.provenance import checksum_files
 from tests.helpers import TINY_SYNTHETIC
 
 
 def _write_notebook(path: Path, *sources: str) -> None:
-    cells = [nbformat.v4.new_code_cell('profile: str = "smoke"\nroot: str = ""\ndata_root: str = ""')]
+    cells = [nbformat.v4.new_code_cell('profile: str = "smoke"\nroot: str = ""\ndata_root: str = ""\n'
+                                       'weights_root: str = ""')]
     cells[0].metadata["tags"] = ["parameters"]
     cells += [nbformat.v4.new_code_cell(s) for s in sources]
     nb = nbformat.v4.new_notebook(cells=cells)
@@ -38,7 +40,6 @@ def _write_notebook(path: Path, *sources: str) -> None:
 @pytest.fixture()
 def fake_root(tmp_path, monkeypatch):
     monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
-    monkeypatch.setenv("LLIE_ROOT", str(tmp_path))
     nbs = tmp_path / "notebooks"
     _write_notebook(nbs / "00_ok.ipynb", "from pathlib import Path\n"
                     "Path(root, 'results', profile, 'ok.txt').write_text(profile)")
@@ -185,8 +186,8 @@ def check_smoke_baselines(table: pd.DataFrame) -> None:
     """The smoke ``baselines.csv``: every method x test set of the profile has a row; only the sets of
     :data:`ABSENT_IN_CI` are "not run" (with their reason); pinned PSNRs; every score finite and in range
     (paired rows: all of PAIRED_METRICS; unpaired rows: NIQE and BRISQUE, paired columns empty)."""
-    profile = load_profile("smoke")["data"]
-    sets = {**{d: "paired" for d in profile["eval_paired"]}, **{d: "unpaired" for d in profile["eval_unpaired"]}}
+    data = load_profile("smoke").data
+    sets = {**{d: "paired" for d in data.eval_paired}, **{d: "unpaired" for d in data.eval_unpaired}}
     assert sorted(zip(table["method"], table["dataset"])) == sorted((m, d) for m in BASELINES for d in sets)
     assert dict(zip(table["dataset"], table["kind"])) == sets
     rows = table.set_index(["method", "dataset"])
@@ -215,11 +216,11 @@ def check_smoke_baselines(table: pd.DataFrame) -> None:
 
 def _smoke_table() -> pd.DataFrame:
     """A synthetic baselines table that satisfies :func:`check_smoke_baselines` (pinned PSNRs, in-range values)."""
-    profile = load_profile("smoke")["data"]
+    data = load_profile("smoke").data
     rows = []
     for method in BASELINES:
         for kind in ("paired", "unpaired"):
-            for dataset in profile[f"eval_{kind}"]:
+            for dataset in getattr(data, f"eval_{kind}"):
                 row = {"method": method, "dataset": dataset, "kind": kind, "images": 3, "status": "ok"}
                 if dataset in ABSENT_IN_CI:
                     row.update(images=0, status=f"not run: {dataset}/test: {ABSENT_IN_CI[dataset]} under /data")
@@ -248,6 +249,51 @@ def test_smoke_baselines_check_rejects_wrong_content(method, dataset, column, va
         check_smoke_baselines(table)
 
 
+def test_the_kernel_environment_has_no_progress_bars_and_no_root_variables(monkeypatch):
+    monkeypatch.setenv("LLIE_DATA_ROOT", "/somewhere")
+    before = dict(os.environ)
+    env = workbook.kernel_environment()
+    assert env["LLIE_NO_PROGRESS"] == "1" and "LLIE_DATA_ROOT" not in env and env["PATH"] == os.environ["PATH"]
+    assert workbook.kernel_environment({"LLIE_WEIGHTS_ROOT": "/w", "A": "1"}) == {"A": "1", "LLIE_NO_PROGRESS": "1"}
+    assert dict(os.environ) == before  # computed, never written
+
+
+@pytest.mark.notebook
+def test_notebooks_get_the_roots_as_parameters_and_the_kernel_its_own_environment(tmp_path, monkeypatch):
+    """The runner resolves the roots once and passes them as parameters; the kernel gets LLIE_NO_PROGRESS=1 and no
+    root variables; the runner's own environment is left as it was."""
+    monkeypatch.setenv("LLIE_DATA_ROOT", str(tmp_path / "env_data"))
+    monkeypatch.delenv("LLIE_NO_PROGRESS", raising=False)
+    before = dict(os.environ)
+    _write_notebook(tmp_path / "notebooks" / "00_env.ipynb",
+                    "import json, os\nfrom pathlib import Path\n"
+                    "keys = ('LLIE_NO_PROGRESS', 'LLIE_DATA_ROOT', 'LLIE_WEIGHTS_ROOT')\n"
+                    "seen = {k: os.environ.get(k) for k in keys}\n"
+                    "seen.update(data_root=data_root, weights_root=weights_root)\n"
+                    "Path(root, 'seen.json').write_text(json.dumps(seen))")
+    run = workbook.run_workbook("smoke", root=tmp_path, data_root=tmp_path / "data", kernel="python3")
+    seen = json.loads((tmp_path / "seen.json").read_text())
+    assert seen == {"LLIE_NO_PROGRESS": "1", "LLIE_DATA_ROOT": None, "LLIE_WEIGHTS_ROOT": None,
+                    "data_root": str(tmp_path / "data"), "weights_root": str(tmp_path / "weights")}
+    assert (run.data_root, run.weights_root) == (str(tmp_path / "data"), str(tmp_path / "weights"))
+    assert dict(os.environ) == before
+
+
+def test_status_of_a_profile_reads_the_data_root_at_the_entry_point(tmp_path, monkeypatch, capsys):
+    """``python -m llie_core.workbook status --profile P``: ``--data-root`` wins over ``$LLIE_DATA_ROOT``; only the
+    profile's datasets are listed."""
+    write_fake_pairs(tmp_path / "a", "LOLv1/eval15/low", "LOLv1/eval15/high", ["1.png"])
+    monkeypatch.setenv("LLIE_DATA_ROOT", str(tmp_path / "b"))
+    assert workbook.main(["status", "--profile", "smoke", "--data-root", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert f"data root: {tmp_path / 'a'}" in out and "profile: smoke" in out
+    table = [line for line in out.split("how to fix:")[0].splitlines()[3:] if line.strip()]  # the rows
+    assert {line.split()[0] for line in table} == {"lol_v1", "fivek", "synthetic", "dicm", "lime", "mef", "npe", "vv"}
+    assert any(line.split()[:3] == ["lol_v1", "test", "partial"] for line in table)
+    assert workbook.main(["status", "--profile", "smoke"]) == 0
+    assert f"data root: {tmp_path / 'b'}" in capsys.readouterr().out
+
+
 def test_a_kernel_of_another_interpreter_is_not_used(tmp_path, monkeypatch, capsys):
     """A stale ``llie-workbook`` spec (left by another checkout) would run another copy of the code."""
     kernels = tmp_path / "kernels"
@@ -269,29 +315,28 @@ def test_a_kernel_of_another_interpreter_is_not_used(tmp_path, monkeypatch, caps
 TINY_SYNTHETIC_PROFILE = {"data": {"synthetic": TINY_SYNTHETIC}}
 
 
-def _synthetic_fingerprints(profile: dict) -> dict[str, str]:
+def _synthetic_fingerprints(profile: Profile) -> dict[str, str]:
     """Fingerprints of the embedded build's files, computed from the folder itself."""
-    build = synthetic_root(profile)
+    build = synthetic_root(profile.data)
     return {f"synthetic/{split}": checksum_files((build / split).rglob("*.png")) for split in ("train", "test")}
 
 
 @pytest.mark.parametrize("name", ["smoke", "quick", "paper"])
-def test_data_checksums_include_the_embedded_set_without_a_data_root(name, monkeypatch):
-    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+def test_data_checksums_include_the_embedded_set_without_a_data_root(name):
     cfg = load_profile(name, overrides=TINY_SYNTHETIC_PROFILE)
-    assert cfg["data"]["root"] is None
-    assert workbook.data_checksums(cfg) == _synthetic_fingerprints(cfg)  # paper: the training fallback
+    assert cfg.data.root is None
+    assert workbook.data_checksums(cfg.data) == _synthetic_fingerprints(cfg)  # paper: the training fallback
 
 
 def test_data_checksums_with_a_data_root_add_the_embedded_set_only_when_used(tmp_path, monkeypatch):
     write_fake_pairs(tmp_path, "LOLv1/our485/low", "LOLv1/our485/high", ["1.png", "2.png"])
     write_fake_pairs(tmp_path, "LOLv1/eval15/low", "LOLv1/eval15/high", ["3.png"])
     smoke = load_profile("smoke", overrides=TINY_SYNTHETIC_PROFILE, data_root=str(tmp_path))
-    sums = workbook.data_checksums(smoke)
+    sums = workbook.data_checksums(smoke.data)
     assert set(sums) == {"lol_v1/train", "lol_v1/test", "synthetic/train", "synthetic/test"}
     assert {k: v for k, v in sums.items() if k.startswith("synthetic/")} == _synthetic_fingerprints(smoke)
     paper = load_profile("paper", overrides=TINY_SYNTHETIC_PROFILE, data_root=str(tmp_path))
-    assert set(workbook.data_checksums(paper)) == {"lol_v1/train", "lol_v1/test"}  # LOL present: no fallback
+    assert set(workbook.data_checksums(paper.data)) == {"lol_v1/train", "lol_v1/test"}  # LOL present: no fallback
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -316,8 +361,8 @@ def test_each_notebook_records_the_commit_at_its_own_start(tmp_path, monkeypatch
         elif nb.stem == "01_b":
             (tmp_path / "code.py").write_text("v = 3\n")  # tracked file edited, not committed
 
-    for var in ("LLIE_ROOT", "PAPERMILL_EXECUTION", "LLIE_DATA_ROOT"):
-        monkeypatch.delenv(var, raising=False)  # run_workbook sets some; restored after the test
+    for var in ("LLIE_ROOT", "LLIE_DATA_ROOT"):
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(workbook, "run_notebook", fake_run)
     monkeypatch.setattr(workbook, "data_checksums", lambda cfg: {})
     (tmp_path / ".gitignore").write_text("results/\n")  # untracked: must not count as dirty

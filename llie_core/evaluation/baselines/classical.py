@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from skimage import color, exposure
 
+from llie_core.evaluation.baselines.registry import ENHANCERS
 from llie_core.evaluation.loop import Enhancer, as_enhancer
-from llie_core.evaluation.baselines import ENHANCERS
 
 ImageFn = Callable[[np.ndarray], np.ndarray]
 

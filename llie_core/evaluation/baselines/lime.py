@@ -29,9 +29,9 @@ import scipy.ndimage as ndi
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from llie_core.evaluation.loop import Enhancer, as_enhancer
-from llie_core.evaluation.baselines import ENHANCERS
 from llie_core.evaluation.baselines.classical import per_image
+from llie_core.evaluation.baselines.registry import ENHANCERS
+from llie_core.evaluation.loop import Enhancer, as_enhancer
 
 
 def initial_illumination(image: np.ndarray) -> np.ndarray:

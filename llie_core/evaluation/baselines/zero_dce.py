@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from llie_core.core import paths
 from llie_core.evaluation.loop import Enhancer, as_enhancer
 from llie_core.core.provenance import sha256_file
-from llie_core.evaluation.baselines import ENHANCERS, WeightsAbsent
+from llie_core.evaluation.baselines.registry import ENHANCERS, WeightsAbsent
 
 WEIGHTS_FILE = Path("zero_dce") / "Epoch99.pth"
 OFFICIAL_SHA256 = "a4395acb874f320375d9704997cef874eaaaaa26a1777ceb29a92b70f74c3612"
@@ -72,18 +72,20 @@ class ZeroDCE(nn.Module):
         return self.apply_curves(x, self.curve_maps(x))
 
 
-def default_weights_path() -> Path:
-    """``<weights root>/zero_dce/Epoch99.pth`` (see :func:`llie_core.core.paths.weights_file`).
+def default_weights_path(weights_root: str | os.PathLike | None) -> Path:
+    """``<weights_root>/zero_dce/Epoch99.pth`` (``weights_root``: ``Profile.data.weights_root``).
 
-    Raises :class:`WeightsAbsent` (how to get the file) when no weights root holds it: a fresh machine without
-    ``../shared`` has no released weights, and tables then show Zero-DCE as "not run: weights absent".
+    Raises :class:`WeightsAbsent` (how to get the file) when the weights root does not hold it (or is ``None``): a
+    fresh machine without ``../shared`` has no released weights, and tables then show Zero-DCE as "not run:
+    weights absent".
     """
-    path = paths.weights_file(WEIGHTS_FILE)
+    path = paths.weights_file(WEIGHTS_FILE, weights_root)
     if path is None:
         raise WeightsAbsent(
             "weights absent (Zero-DCE: get Zero-DCE_code/snapshots/Epoch99.pth from the official repository "
             "https://github.com/Li-Chongyi/Zero-DCE, research use, and put it at "
-            f"$LLIE_WEIGHTS_ROOT/{WEIGHTS_FILE.as_posix()} or <data root>/../weights/{WEIGHTS_FILE.as_posix()})")
+            f"<weights root>/{WEIGHTS_FILE.as_posix()}; weights root: {weights_root or 'none configured'}, set by "
+            "$LLIE_WEIGHTS_ROOT, else <data root>/../weights)")
     return path
 
 
@@ -97,14 +99,16 @@ def flush_denormals(tensor: torch.Tensor) -> torch.Tensor:
     return torch.where(tensor.abs() < torch.finfo(tensor.dtype).tiny, torch.zeros_like(tensor), tensor)
 
 
-def load_zero_dce(weights: str | os.PathLike | None = None, check_sha256: bool = True) -> ZeroDCE:
-    """A :class:`ZeroDCE` with the released ``Epoch99.pth`` loaded strictly (sha256 checked by default)."""
-    path = Path(weights) if weights is not None else default_weights_path()
+def load_zero_dce(weights: str | os.PathLike | None = None, check_sha256: bool = True,
+                  weights_root: str | os.PathLike | None = None) -> ZeroDCE:
+    """A :class:`ZeroDCE` with the released ``Epoch99.pth`` loaded strictly (sha256 checked by default): the file
+    ``weights``, else :func:`default_weights_path` under ``weights_root``."""
+    path = Path(weights) if weights is not None else default_weights_path(weights_root)
     if not path.is_file():
         raise FileNotFoundError(
             f"Zero-DCE weights not found at {path}. Get Zero-DCE_code/snapshots/Epoch99.pth from the official "
             "repository https://github.com/Li-Chongyi/Zero-DCE (academic/research use only) and put it there, "
-            "or pass weights=PATH / set LLIE_WEIGHTS_ROOT")
+            "or pass weights=PATH / weights_root=DIR")
     if check_sha256 and sha256_file(path) != OFFICIAL_SHA256:
         raise ValueError(f"{path}: sha256 differs from the released Epoch99.pth ({OFFICIAL_SHA256}); pass "
                          "check_sha256=False to load other Zero-DCE weights")
@@ -116,7 +120,8 @@ def load_zero_dce(weights: str | os.PathLike | None = None, check_sha256: bool =
 
 
 @ENHANCERS.register("zero_dce")
-def build_zero_dce(weights: str | os.PathLike | None = None, device: str = "cpu",
-                   check_sha256: bool = True) -> Enhancer:
-    """The released Zero-DCE as an enhancer (output clamped to [0,1])."""
-    return as_enhancer(load_zero_dce(weights, check_sha256), "zero_dce", pad_multiple=1, device=device)
+def build_zero_dce(weights: str | os.PathLike | None = None, device: str = "cpu", check_sha256: bool = True,
+                   weights_root: str | os.PathLike | None = None) -> Enhancer:
+    """The released Zero-DCE as an enhancer (output clamped to [0,1]); weights: the file ``weights``, else
+    ``<weights_root>/zero_dce/Epoch99.pth`` (:class:`WeightsAbsent` when absent)."""
+    return as_enhancer(load_zero_dce(weights, check_sha256, weights_root), "zero_dce", pad_multiple=1, device=device)

@@ -1,0 +1,158 @@
+"""Load a trained method: its checkpoint (a file or a run folder) and the config it was trained with.
+
+A run folder of :func:`llie_core.training.recipes.train_method` (``runs/<method>[-variant][-tag]``) holds
+``recipe.json`` (method, profile, variant and the whole config) and ``<stage>/checkpoints/{best,last}.pt``. The model
+is built from the config the checkpoint was trained with (:func:`model_config`): that run's ``recipe.json`` when the
+checkpoint lies in a run folder, else ``llie_core/configs/<method>/<profile>.yaml`` (default profile ``paper``).
+A checkpoint is an engine checkpoint (``{"model": state_dict, ...}``), a bare state dict (``module.`` prefixes of
+DDP removed) or an official file the model's ``load_official`` reads.
+
+:func:`load_model` and :func:`model_config` raise :class:`CheckpointError` (a checkpoint, a run record or a config
+that cannot be used; the message says which and how to fix it); :func:`load_trained` raises :class:`NoTrainedRun`
+when a method's run did not finish or left no usable checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from llie_core.core.methods import display_name
+from llie_core.evaluation.loop import Enhancer, as_enhancer
+from llie_core.models import build_model
+from llie_core.training.recipes import load_method_config
+
+DEFAULT_PROFILE = "paper"  # config profile of a checkpoint outside a run folder (no recipe.json)
+RECIPE = "recipe.json"     # written by llie_core.training.recipes.train_method in every run folder
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint, its run's ``recipe.json`` or the config to build its model cannot be used; the message says
+    which and how to fix it."""
+
+
+class NoTrainedRun(FileNotFoundError):
+    """A method has no finished run to load (its notebook has not run in this profile)."""
+
+
+# ------------------------------------------------------------------------------------------------ checkpoints
+def resolve_checkpoint(checkpoint: str | os.PathLike, stages: Sequence[str] = ()) -> Path:
+    """A checkpoint file, or the newest usable file of a run folder: ``<run>/<stage>/checkpoints/best.pt``
+    (last trained stage first, then ``last.pt``), or ``<folder>/checkpoints/best.pt``."""
+    path = Path(checkpoint).expanduser()
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise CheckpointError(f"checkpoint {path}: no such file or folder")
+    candidates = [path / s / "checkpoints" / f for s in reversed(list(stages)) for f in ("best.pt", "last.pt")]
+    candidates += [path / "checkpoints" / "best.pt", path / "checkpoints" / "last.pt"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise CheckpointError(f"checkpoint folder {path} holds no checkpoints/best.pt or last.pt "
+                          f"(looked in the stages {list(stages)})")
+
+
+def _state_dict(loaded: Any) -> Mapping[str, Tensor] | None:
+    """The model state dict inside an engine checkpoint or a bare state dict; ``None`` otherwise."""
+    if isinstance(loaded, Mapping) and isinstance(loaded.get("model"), Mapping):
+        loaded = loaded["model"]
+    if isinstance(loaded, Mapping) and loaded and all(isinstance(v, Tensor) for v in loaded.values()):
+        return {str(k).removeprefix("module."): v for k, v in loaded.items()}
+    return None
+
+
+def find_recipe(checkpoint: str | os.PathLike) -> dict[str, Any] | None:
+    """The ``recipe.json`` of the run a checkpoint belongs to (the run folder itself, or up to two folders above
+    a checkpoint file: ``<run>/<stage>/checkpoints/best.pt``), or ``None`` outside a run folder."""
+    path = Path(checkpoint).expanduser()
+    start = path if path.is_dir() else path.parent
+    for folder in (start, *list(start.parents)[:2]):
+        if (folder / RECIPE).is_file():
+            try:
+                return json.loads((folder / RECIPE).read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise CheckpointError(f"{folder / RECIPE}: not valid JSON ({exc})") from exc
+    return None
+
+
+def model_config(method: str, checkpoint: str | os.PathLike, profile: str | None = None,
+                 variant: str | None = None) -> tuple[dict[str, Any], str]:
+    """``(config, where it comes from)`` to build ``method`` for ``checkpoint``: ``configs/<method>/<profile>.yaml``
+    for an explicit ``profile``; else the config of the checkpoint's run (``recipe.json``; with another
+    ``variant``: that variant of the run's profile); else the ``paper`` profile's."""
+    recipe = find_recipe(checkpoint)
+    if recipe is not None and recipe.get("method", method) != method:
+        raise CheckpointError(f"{checkpoint} is a {recipe['method']} run ({RECIPE}), not a {method} checkpoint")
+    if profile is None and recipe is not None:
+        if variant in (None, recipe.get("variant")) and recipe.get("config"):
+            run_variant = f" variant {recipe['variant']}" if recipe.get("variant") else ""
+            return dict(recipe["config"]), f"its run's {RECIPE} (profile {recipe.get('profile')}{run_variant})"
+        profile = recipe.get("profile")
+    profile = profile or DEFAULT_PROFILE
+    return load_method_config(method, profile, variant), (f"configs/{method}/{profile}.yaml"
+                                                          + (f" variant {variant}" if variant else ""))
+
+
+def load_model(method: str, checkpoint: str | os.PathLike, profile: str | None = None,
+               variant: str | None = None) -> tuple[nn.Module, dict[str, Any], Path]:
+    """``(model in eval mode, its config, the checkpoint file used)`` for a trained method; the config as
+    :func:`model_config` chooses it (``profile=None``: the run's own, else ``paper``). Raises
+    :class:`CheckpointError` for a file torch cannot read or weights that do not fit the config."""
+    cfg, source = model_config(method, checkpoint, profile, variant)
+    path = resolve_checkpoint(checkpoint, [s for s, spec in cfg["stages"].items() if spec])
+    model = build_model(dict(cfg["model"]))
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # pickle errors of many kinds
+        raise CheckpointError(f"{path}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})") from exc
+    state = _state_dict(loaded)
+    try:
+        if state is not None:
+            model.load_state_dict(state, strict=True)
+        elif hasattr(model, "load_official"):
+            model.load_official(path)
+        else:
+            raise CheckpointError(f"{path}: neither an engine checkpoint ({{'model': state_dict}}) nor a state dict")
+    except (RuntimeError, ValueError, KeyError) as exc:  # (the CheckpointError above too: message kept as it was)
+        raise CheckpointError(f"{path} does not fit {method} built from {source}: {exc}\nFix: pass the --profile / "
+                              "--variant the checkpoint was trained with") from exc
+    return model.eval(), cfg, path
+
+
+# ------------------------------------------------------------------------------------------------ runs
+@dataclass
+class TrainedModel:
+    """A method's trained network loaded from its run: the model (eval mode) and where it came from."""
+
+    method: str
+    model: nn.Module
+    pad_multiple: int
+    run_dir: Path
+    checkpoint: Path
+
+    def enhancer(self, name: str | None = None) -> Enhancer:
+        """The model as an :class:`~llie_core.evaluation.loop.Enhancer` named ``name`` (default: the method's
+        display name, :func:`llie_core.core.methods.display_name`)."""
+        return as_enhancer(self.model, name or display_name(self.method), self.pad_multiple)
+
+
+def load_trained(method: str, profile: str, runs_dir: str | os.PathLike, variant: str | None = None,
+                 tag: str | None = None) -> TrainedModel:
+    """Build ``method`` from its config and load the weights of its last trained stage (``best.pt``, else
+    ``last.pt``) from ``runs_dir/<method>[-variant][-tag]``. Raises :class:`NoTrainedRun` when the run did not
+    finish (no ``recipe.json``) or left no usable checkpoint (the :class:`CheckpointError` is its cause)."""
+    run_dir = Path(runs_dir) / "-".join(filter(None, (method, variant, tag)))
+    if not (run_dir / RECIPE).is_file():
+        raise NoTrainedRun(f"{method}: no finished run in {run_dir} ({RECIPE} missing); run its notebook first")
+    try:
+        model, cfg, path = load_model(method, run_dir, profile, variant)
+    except CheckpointError as exc:
+        raise NoTrainedRun(f"{method}: {exc}") from exc
+    return TrainedModel(method, model, int(cfg["model"].get("pad_multiple", 1) or 1), run_dir, path)
