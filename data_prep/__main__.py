@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Sequence
 
 from data_prep.catalogue import DatasetSpec, get_spec
+from data_prep.download import download
 from data_prep.files import default_cache_dir
 from data_prep.settings import SyntheticSettings, as_path, resolve_roots
+from data_prep.synthetic import build_synthetic
+from data_prep.validate import format_status, status_table
 
 
 def _cache_dir(args: argparse.Namespace) -> Path:
@@ -25,8 +28,6 @@ def _dataset_names(text: str | None) -> list[str] | None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from .validate import format_status, status_table
-
     root, _ = resolve_roots(args.data_root)
     try:
         table = status_table(root, deep=args.deep, names=_dataset_names(args.datasets), cache_dir=_cache_dir(args))
@@ -38,8 +39,6 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _build_synthetic(args: argparse.Namespace) -> int:
-    from .synthetic import build_synthetic
-
     print(build_synthetic(_cache_dir(args), seed=args.seed, variants_per_photo=args.variants_per_photo,
                           max_side=args.max_side or None))
     return 0
@@ -71,7 +70,6 @@ def _download(args: argparse.Namespace) -> int:
     if not spec.has_direct_download:
         _explain_manual(spec)
         return 1
-    from .download import download
 
     root, _ = resolve_roots(args.data_root)
     print(download(spec.download_url, download_destination(spec, root, _cache_dir(args)), spec.download_sha256))

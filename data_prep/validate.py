@@ -17,10 +17,12 @@ from typing import Iterable, Sequence
 import pandas as pd
 from natsort import natsorted
 
+from data_prep.catalogue import (DATASETS, HIGH_PREFIXES, IMAGE_EXTENSIONS, LOW_PREFIXES, DatasetSpec, FolderLayout,
+                                 get_spec)
+
 from .image_io import ImageReadError, image_size, read_image
 from .settings import DataSettings
 from .synthetic import latest_build
-from data_prep.catalogue import DATASETS, HIGH_PREFIXES, IMAGE_EXTENSIONS, LOW_PREFIXES, DatasetSpec, FolderLayout, get_spec
 
 IGNORED_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 MAX_LISTED = 12

@@ -22,8 +22,8 @@ import torch
 import yaml
 
 from llie_core.core import assets
-from llie_core.losses.registry import LOSSES
 from llie_core.core.profiles import deep_merge
+from llie_core.losses.registry import LOSSES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ROOT = REPO_ROOT / "llie_core" / "configs"

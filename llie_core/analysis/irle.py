@@ -36,13 +36,13 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from llie_core.losses.illumination_aligned_perceptual import align_illumination
 from llie_core.core.methods import display_name
 from llie_core.core.provenance import sha256_file
-from llie_core.report.method_tables import short_status
+from llie_core.losses.illumination_aligned_perceptual import align_illumination
 from llie_core.models.irle import IRLE
 from llie_core.models.irle_blindspot import BlindSpotDenoiser
 from llie_core.models.irle_pseudo_gt import gaussian_blur, luminance
+from llie_core.report.method_tables import short_status
 
 BRIGHTNESS_SIGMA = 8.0
 NOISE_SIGMA = 2.0

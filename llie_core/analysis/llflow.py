@@ -26,8 +26,8 @@ import torch
 from torch import Tensor
 
 from data_prep.datasets import resolve_paired
-from data_prep.validate import DatasetError
 from data_prep.settings import DataSettings
+from data_prep.validate import DatasetError
 from llie_core.core.profiles import Profile
 from llie_core.evaluation.loop import as_enhancer, evaluate
 from llie_core.evaluation.suite import paired_test_set, tile_config

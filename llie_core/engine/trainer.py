@@ -30,10 +30,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from llie_core.losses import build_loss_set
-from llie_core.models import build_model
 from llie_core.core.provenance import run_record, write_json
-
 from llie_core.engine.checkpoint import load_checkpoint, save_checkpoint
 from llie_core.engine.config import EngineConfig, load_config
 from llie_core.engine.distributed import DistContext, all_reduce_mean, any_rank, barrier, current_context
@@ -42,6 +39,8 @@ from llie_core.engine.optim import build_optimizer, build_scheduler
 from llie_core.engine.sampler import ResumableSampler
 from llie_core.engine.seed import deterministic_mode, rng_state, seed_everything, set_rng_state
 from llie_core.engine.task import SupervisedTask, build_task
+from llie_core.losses import build_loss_set
+from llie_core.models import build_model
 
 Metric = Callable[[Tensor, Tensor], Tensor | float]
 ModelSpec = nn.Module | Callable[[], nn.Module] | None

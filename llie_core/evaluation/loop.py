@@ -26,7 +26,9 @@ from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, runtime
 import pandas as pd
 import torch
 
+from data_prep.image_io import write_image
 from llie_core.evaluation.tiling import TileConfig, enhance_tiled, run_padded
+from llie_core.metrics import create_metric, metric_info
 
 Tensor = torch.Tensor
 MEAN_ROW = "mean"
@@ -99,19 +101,12 @@ def _resolve_metrics(metrics: Sequence[str] | Mapping[str, Callable], metric_inf
     if isinstance(metrics, str):
         raise TypeError(f"metrics must be a list of names or a name->callable mapping, got the string {metrics!r}")
     if not isinstance(metrics, Mapping):
-        from llie_core.metrics import create_metric
-
         metrics = {name: create_metric(name) for name in metrics}
     specs = []
     for name, fn in metrics.items():
         if metric_infos is not None and name in metric_infos:
             kind = _info_field(metric_infos[name], "kind")
         else:
-            try:
-                from llie_core.metrics import metric_info
-            except ImportError as exc:
-                raise KeyError(f"metric {name!r}: no kind known; pass metric_infos={{{name!r}: "
-                               "{'kind': 'FR' or 'NR'}}") from exc
             kind = metric_info(name).kind
         if kind not in ("FR", "NR"):
             raise ValueError(f"metric {name!r}: kind must be 'FR' or 'NR', got {kind!r}")
@@ -190,8 +185,6 @@ def _mean_row(frame: pd.DataFrame, metric_names: list[str]) -> dict[str, Any]:
 
 
 def _save_output(save_dir: Path, name: str, output: Tensor) -> None:
-    from data_prep.image_io import write_image
-
     write_image(save_dir / f"{Path(name).stem}.png", output[0].cpu().numpy())
 
 

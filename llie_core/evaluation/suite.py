@@ -16,7 +16,9 @@ from typing import Any
 
 import pandas as pd
 
+from data_prep.datasets import PairedImageDataset, UnpairedImageDataset, evenly_spaced, resolve_paired, resolve_unpaired
 from data_prep.settings import DataSettings
+from data_prep.validate import DatasetError
 from llie_core.core.profiles import EvalSettings, Profile
 from llie_core.evaluation.baselines import BASELINES, available_baselines
 from llie_core.evaluation.loop import Enhancer, evaluate
@@ -36,7 +38,6 @@ def tile_config(settings: EvalSettings) -> TileConfig:
 
 def paired_test_set(name: str, data: DataSettings, pad_multiple: int = 1):
     """The test split of a paired dataset as full images (cropped to ``data.eval_max_side`` when set)."""
-    from data_prep.datasets import PairedImageDataset, resolve_paired
 
     pairs = resolve_paired(name, data, "test")
     return PairedImageDataset(pairs, pad_multiple=pad_multiple, max_side=data.eval_max_side)
@@ -45,7 +46,6 @@ def paired_test_set(name: str, data: DataSettings, pad_multiple: int = 1):
 def unpaired_test_set(name: str, data: DataSettings, pad_multiple: int = 1):
     """An unpaired test set, at most ``data.max_unpaired_images`` images (even spacing), cropped to
     ``data.eval_unpaired_max_side`` (else ``eval_max_side``) when set."""
-    from data_prep.datasets import UnpairedImageDataset, evenly_spaced, resolve_unpaired
 
     files = evenly_spaced(resolve_unpaired(name, data, "test"), data.max_unpaired_images)
     return UnpairedImageDataset(files, pad_multiple=pad_multiple, max_side=data.unpaired_side)
@@ -72,7 +72,6 @@ def evaluate_suite(enhancer: Enhancer, profile: Profile, out_dir: str | os.PathL
 
     ``paired``/``unpaired`` default to the profile's ``data.eval_paired``/``data.eval_unpaired``.
     """
-    from data_prep.validate import DatasetError
 
     out = Path(out_dir) / enhancer.name
     tile = tile_config(profile.eval)

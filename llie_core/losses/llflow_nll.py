@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from llie_core.losses.registry import LOSSES
 from llie_core.models.llflow_flow import flow_nll
 
+
 @LOSSES.register()
 class LLFlowNLLLoss(nn.Module):
     """``loss_weight * mean_batch NLL`` from the model's ``z``, ``logdet`` and ``prior_mean`` outputs; ``high``

@@ -13,8 +13,8 @@ import numpy as np
 
 from llie_core.core import assets
 from llie_core.metrics.base import NR, MetricInfo, PerImageMetric
-from llie_core.metrics.nss import (ROUNDOFF_NOTE, as_precision, aggd_beta_scale, aggd_mean, fit_aggd, fit_ggd,
-                  matlab_gaussian_window, matlab_imresize, matlab_rgb2gray, mscn, neighbour_products)
+from llie_core.metrics.nss import (ROUNDOFF_NOTE, aggd_beta_scale, aggd_mean, as_precision, fit_aggd, fit_ggd,
+                                   matlab_gaussian_window, matlab_imresize, matlab_rgb2gray, mscn, neighbour_products)
 from llie_core.metrics.registry import metric_class, register_metric
 
 BRISQUE_SHIFTS = ((0, 1), (1, 0), (1, 1), (-1, 1))  # brisque_feature.m

@@ -9,15 +9,14 @@ Official differences offered as options: ``color='ycbcr_y'`` (BasicSR's default 
 from __future__ import annotations
 
 import math
-
 import warnings
 
 import numpy as np
 
 from llie_core.core import assets
 from llie_core.metrics.base import NR, MetricInfo, PerImageMetric
-from llie_core.metrics.nss import (ROUNDOFF_NOTE, as_precision, aggd_beta_scale, aggd_mean, fit_aggd, matlab_imresize,
-                  matlab_rgb2gray, mscn, neighbour_products)
+from llie_core.metrics.nss import (ROUNDOFF_NOTE, aggd_beta_scale, aggd_mean, as_precision, fit_aggd, matlab_imresize,
+                                   matlab_rgb2gray, mscn, neighbour_products)
 from llie_core.metrics.registry import metric_class, register_metric
 
 NIQE_SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))  # computequality.m computefeature

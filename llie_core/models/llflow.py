@@ -47,7 +47,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
 from llie_core.models.llflow_encoder import INPUT_MAPS, ConditionEncoder, color_map, histogram_equalize, log_input
 from llie_core.models.llflow_flow import FlowUpsamplerNet, flow_nll, squeeze2d
 from llie_core.models.registry import MODELS

@@ -21,7 +21,6 @@ dict loads with ``strict=True`` (``shared/specs/weight_compat.md`` §3.3):
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping
 
 import torch

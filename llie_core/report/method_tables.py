@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 
 from llie_core.core.methods import BASELINES, display_name
-from llie_core.report.ledger import load_reported
 from llie_core.metrics import metric_info
+from llie_core.report.ledger import load_reported
 
 REASON_CUTS = (" (tried ", ". Fix:", "; put it under")  # a dataset error's layouts tried and how-to-fix advice
 STATUS_HINT = " (see `python -m data_prep status`)"

@@ -42,14 +42,16 @@ import torch
 import yaml
 from torch import nn
 
-from llie_core.core import paths
-from llie_core.engine import TrainResult, current_context, load_checkpoint, train
-from llie_core.engine.registry import TASKS
-from llie_core.engine.seed import seed_everything
-from llie_core.models import build_model
+from data_prep.datasets import PairedImageDataset, UnpairedImageDataset, evenly_spaced, resolve_training_pairs
 from data_prep.settings import DataSettings, resolve_roots
+from llie_core.core import paths
 from llie_core.core.profiles import Profile, deep_merge, load_profile
 from llie_core.core.provenance import checksum_files, write_json
+from llie_core.engine import TrainResult, cleanup_distributed, current_context, init_distributed, load_checkpoint, train
+from llie_core.engine.registry import TASKS
+from llie_core.engine.seed import seed_everything
+from llie_core.evaluation.loop import as_enhancer
+from llie_core.models import build_model
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 STAGE_TRAIN_KEYS = ("patch_size", "flips", "rot90")  # dataset settings inside a stage's ``train`` block
@@ -118,7 +120,6 @@ class TrainingData:
 def training_data(data: DataSettings) -> TrainingData:
     """The training set of ``data`` (``Profile.data``) split into train/validation by even spacing
     (``data.val_images`` pairs)."""
-    from data_prep.datasets import evenly_spaced, resolve_training_pairs
 
     name, pairs = resolve_training_pairs(data)
     n_val = data.val_images
@@ -132,8 +133,6 @@ def training_data(data: DataSettings) -> TrainingData:
 
 def _train_dataset(data: TrainingData, settings: Mapping[str, Any], profile_data: DataSettings,
                    self_supervised: bool, seed: int) -> torch.utils.data.Dataset:
-    from data_prep.datasets import PairedImageDataset, UnpairedImageDataset
-
     patch = int(settings.get("patch_size") or profile_data.patch_size)
     flips = bool(settings.get("flips", True))
     rot90 = bool(settings.get("rot90", False))
@@ -143,8 +142,6 @@ def _train_dataset(data: TrainingData, settings: Mapping[str, Any], profile_data
 
 
 def _val_dataset(data: TrainingData, profile_data: DataSettings, pad_multiple: int) -> torch.utils.data.Dataset:
-    from data_prep.datasets import PairedImageDataset
-
     return PairedImageDataset(data.val_pairs, pad_multiple=pad_multiple, max_side=profile_data.val_side)
 
 
@@ -182,7 +179,6 @@ class MethodRun:
 
     def enhancer(self, name: str | None = None, **options: Any):
         """The trained model as an :class:`~llie_core.evaluation.loop.Enhancer` named ``name`` (default: label)."""
-        from llie_core.evaluation.loop import as_enhancer
 
         fn = (lambda low: self.model(low, **options)) if options else self.model
         return as_enhancer(fn, name or self.label, int(self.config["model"].get("pad_multiple", 1) or 1))
@@ -346,8 +342,6 @@ def train_method(method: str, profile: Profile | str, run_root: str | os.PathLik
 
 # ------------------------------------------------------------------------------------------------ CLI
 def main(argv: list[str] | None = None) -> int:
-    from llie_core.engine import cleanup_distributed, init_distributed
-
     parser = argparse.ArgumentParser(description="Train a method from its recipe (works under torchrun).")
     sub = parser.add_subparsers(dest="command", required=True)
     cmd = sub.add_parser("train")

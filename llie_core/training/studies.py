@@ -22,10 +22,12 @@ from typing import Any
 
 import pandas as pd
 
+from data_prep.datasets import resolve_paired
 from data_prep.settings import DataSettings
+from data_prep.validate import DatasetError
 from llie_core.core.profiles import Profile
-from llie_core.evaluation.suite import PAIRED_METRICS, evaluate_suite
 from llie_core.evaluation.loop import Enhancer
+from llie_core.evaluation.suite import PAIRED_METRICS, evaluate_suite
 from llie_core.training.recipes import MethodRun, TrainingData, train_method
 
 ABLATION_TAG = "ablation_budget"
@@ -35,8 +37,6 @@ FULL_MODEL = None  # the variant key of the full model in an ablation study
 def main_paired_set(data: DataSettings, preferred: str = "lol_v1") -> str:
     """``preferred`` when its test split is on disk and listed in ``data.eval_paired`` (``data``: a profile's
     :class:`~data_prep.settings.DataSettings`), else ``synthetic``."""
-    from data_prep.datasets import resolve_paired
-    from data_prep.validate import DatasetError
 
     if preferred in data.eval_paired:
         try:

@@ -40,8 +40,8 @@ from natsort import natsorted
 from data_prep.catalogue import IMAGE_EXTENSIONS
 from data_prep.image_io import ImageReadError, read_image, write_image
 from data_prep.settings import resolve_roots
-from llie_core.core.paths import default_weights_root
 from llie_core.core.methods import BASELINES, TRAINED_METHODS
+from llie_core.core.paths import default_weights_root
 from llie_core.evaluation.baselines import WeightsAbsent, build_enhancer, list_enhancers
 from llie_core.evaluation.loop import as_enhancer, progress_enabled
 from llie_core.evaluation.tiling import TileConfig, enhance_tiled

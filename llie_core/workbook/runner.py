@@ -20,9 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from llie_core.core import paths
-from llie_core.core import provenance
+from data_prep.catalogue import get_spec
 from data_prep.settings import DataSettings, resolve_roots
+from data_prep.synthetic import synthetic_root
+from data_prep.validate import check_dataset, format_status, list_images, list_pairs, status_table
+from llie_core.core import paths, provenance
 from llie_core.core.profiles import PROFILE_NAMES, Profile, load_profile
 
 KERNEL_NAME = "llie-workbook"
@@ -118,7 +120,6 @@ def _same_interpreter(a: str, b: str) -> bool:
 def uses_synthetic(data: DataSettings) -> bool:
     """Whether a run with ``data`` (``Profile.data``) uses the embedded set: listed, or the training fallback (no
     listed training set is on disk, as ``data_prep.datasets.resolve_training_pairs`` decides)."""
-    from data_prep.validate import check_dataset
 
     if "synthetic" in data.datasets:
         return True
@@ -130,8 +131,6 @@ def uses_synthetic(data: DataSettings) -> bool:
 
 def _split_checksums(name: str, root: str | os.PathLike) -> dict[str, str]:
     """``{name/split: fingerprint}`` of every split of ``name`` present under ``root``."""
-    from data_prep.catalogue import get_spec
-    from data_prep.validate import check_dataset, list_images, list_pairs
 
     out = {}
     for status in check_dataset(name, root):
@@ -154,8 +153,6 @@ def data_checksums(data: DataSettings) -> dict[str, str]:
         if name != "synthetic" and data.root is not None:
             out.update(_split_checksums(name, data.root))
     if uses_synthetic(data):
-        from data_prep.synthetic import synthetic_root
-
         out.update(_split_checksums("synthetic", synthetic_root(data)))
     return out
 
@@ -324,7 +321,6 @@ def _add_roots(parser: argparse.ArgumentParser) -> None:
 def profile_status(profile: Profile, deep: bool = False) -> str:
     """The ``python -m data_prep status`` report restricted to the datasets ``profile`` uses (train and test sets,
     the embedded set's newest build in ``profile.data.cache_dir``), under its data root."""
-    from data_prep.validate import format_status, status_table
 
     data = profile.data
     table = status_table(data.root, deep=deep, names=data.datasets, cache_dir=data.cache_dir)

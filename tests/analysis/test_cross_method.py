@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from llie_core.analysis import cross_method as wf
-from llie_core.models import build_model
 from llie_core.core.profiles import load_profile
+from llie_core.models import build_model
 from llie_core.training.recipes import load_method_config
 from tests.helpers import REPO_ROOT
 

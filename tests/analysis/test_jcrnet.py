@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import torch
 
-from llie_core.core import assets
 from llie_core.analysis import jcrnet as analysis
+from llie_core.core import assets
 from tests.helpers import skip_or_fail
 
 matplotlib.use("Agg")

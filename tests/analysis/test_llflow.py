@@ -2,21 +2,20 @@
 grid, the output cache, and the VE-LOL "not run" path."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 import torch
 
-from types import SimpleNamespace
-
 from llie_core.analysis.llflow import (GT_MEAN_SETTINGS, CachedEnhancer, brightness, grid_metric_name, grid_rows,
                                        intra_dataset_run, is_monotone, latent_sweep, missing_split, protocol_grid,
                                        protocol_metrics, released_enhancer, shift_strip, sweep_summary)
+from llie_core.core.profiles import load_profile
 from llie_core.evaluation.loop import as_enhancer
 from llie_core.models.llflow import LLFlow
 from llie_core.models.llflow_flow import ActNorm2d, InvertibleConv1x1
-from llie_core.core.profiles import load_profile
 from tests.helpers import TINY_LLFLOW_SHALLOW
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -20,10 +20,10 @@ from collections.abc import Callable
 import torch
 from bench_frlie import median_seconds  # sibling script (run from tests/benchmarks): median/min timer
 
+from llie_core.core.profiles import load_profile
 from llie_core.evaluation.complexity import FLOPS_PER_MAC, count_flops, count_parameters
 from llie_core.losses import build_loss_set
 from llie_core.models import build_model
-from llie_core.core.profiles import load_profile
 from llie_core.training.recipes import load_method_config, method_variants
 
 

@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from data_prep.datasets import (PairedImageDataset, UnpairedImageDataset, crop_to_size, evenly_spaced,
-                                resolve_paired, resolve_training_pairs, resolve_unpaired, unique_names)
+from data_prep.datasets import (PairedImageDataset, UnpairedImageDataset, crop_to_size, evenly_spaced, resolve_paired,
+                                resolve_training_pairs, resolve_unpaired, unique_names)
 from data_prep.image_io import read_image
 from data_prep.settings import DataSettings
 from data_prep.testing import write_fake_images

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from data_prep.image_io import read_image
-from data_prep.synthetic import (PHOTO_SCENES, TEST_SCENES, LowLightModel, build_synthetic, degrade,
-                                 linear_to_srgb, source_photos, srgb_to_linear, synthetic_root)
-from data_prep.settings import DataSettings
-from data_prep.validate import check_dataset, list_pairs
 from data_prep.files import sha256_file
+from data_prep.image_io import read_image
+from data_prep.settings import DataSettings
+from data_prep.synthetic import (PHOTO_SCENES, TEST_SCENES, LowLightModel, build_synthetic, degrade, linear_to_srgb,
+                                 source_photos, srgb_to_linear, synthetic_root)
+from data_prep.validate import check_dataset, list_pairs
 from tests.helpers import TINY_SYNTHETIC
 
 

@@ -13,13 +13,13 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from llie_core.engine import (NonFiniteLossError, ResumableSampler, SchedulerConfig, SelfSupervisedTask,
-                              SupervisedTask, build_ema, load_checkpoint, load_config, lr_factor, train)
+from llie_core.engine import (NonFiniteLossError, ResumableSampler, SchedulerConfig, SelfSupervisedTask, SupervisedTask,
+                              build_ema, load_checkpoint, load_config, lr_factor, train)
 from llie_core.engine.config import OptimConfig
+from llie_core.engine.distributed import DistContext
 from llie_core.engine.optim import build_optimizer, build_scheduler
 from llie_core.engine.seed import DeterminismError, check_cublas_workspace, deterministic_mode
 from llie_core.engine.trainer import Trainer, progress_disabled
-from llie_core.engine.distributed import DistContext
 from llie_core.losses import build_loss_set
 from llie_core.models import available_models, build_model
 

@@ -17,13 +17,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers import skip_or_fail
-
+from llie_core.core.profiles import Profile, load_profile
 from llie_core.evaluation.baselines import build_enhancer
 from llie_core.evaluation.baselines.zero_dce import default_weights_path
 from llie_core.evaluation.suite import evaluate_suite
 from llie_core.report.ledger import reported_value
-from llie_core.core.profiles import Profile, load_profile
+from tests.helpers import skip_or_fail
 
 pytestmark = [pytest.mark.real_data, pytest.mark.usefixtures("one_thread")]  # 2 threads are slower on a busy CPU
 

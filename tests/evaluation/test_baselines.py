@@ -9,9 +9,9 @@ import torch
 
 from llie_core.evaluation.baselines import available_baselines, build_enhancer, list_enhancers
 from llie_core.evaluation.baselines.lime import (estimate_illumination, illumination_system, initial_illumination,
-                                      lime_enhance, solve_illumination)
+                                                 lime_enhance, solve_illumination)
 from llie_core.evaluation.baselines.zero_dce import (OFFICIAL_SHA256, WeightsAbsent, ZeroDCE, default_weights_path,
-                                         load_zero_dce)
+                                                     load_zero_dce)
 from tests.helpers import skip_or_fail
 
 

@@ -126,7 +126,8 @@ def test_tiled_evaluation_and_saved_images(tmp_path, monkeypatch):
     def fake_write(path, chw):
         written[path.name] = chw.shape
 
-    import types, sys
+    import sys
+    import types
     module = types.ModuleType("data_prep.image_io")
     module.write_image = fake_write
     monkeypatch.setitem(sys.modules, "data_prep.image_io", module)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from llie_core.evaluation.tiling import (MemoryBudgetError, TileConfig, blend_window, enhance_tiled, estimate_memory_mb,
-                              tile_starts)
+                                         tile_starts)
 
 
 def gamma(x: torch.Tensor) -> torch.Tensor:

@@ -20,8 +20,7 @@ from PIL import Image
 from skimage.metrics import structural_similarity
 
 from llie_core.core import assets
-from llie_core.metrics import (FR, NR, apply_gt_mean, compute_metrics, create_metric, gt_mean, list_metrics,
-                               metric_info)
+from llie_core.metrics import FR, NR, apply_gt_mean, compute_metrics, create_metric, gt_mean, list_metrics, metric_info
 from llie_core.metrics.nss import matlab_gaussian_window, matlab_imresize
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # two threads are slower on the shared 2-core CPU

@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from llie_core.core import assets
+from llie_core.core.profiles import deep_merge
 from llie_core.losses.laplacian_edge_loss import LaplacianEdgeLoss, gaussian_blur5, laplacian
 from llie_core.losses.perceptual import VGGPerceptualLoss, vgg_features, vgg_layer_names
 from llie_core.models.cidnet import CIDNet, official_keys, official_test_options, state_dict_from_listing
 from llie_core.models.cidnet_blocks import lighten_cross_attention
 from llie_core.models.registry import MODELS
-from llie_core.core.profiles import deep_merge
 from tests.helpers import (TINY_CIDNET, assert_numbers, check_losses_build, check_profiles, load_config, numbers_in,
                            rand, require_assets, shared_text)
 

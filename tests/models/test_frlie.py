@@ -7,10 +7,10 @@ import pytest
 import torch
 import yaml
 
+from llie_core.core.profiles import deep_merge
 from llie_core.models.blocks import ContextBlock
 from llie_core.models.frlie import FRLIE, FRNet, luma_blend, quantize_uint8
 from llie_core.models.registry import MODELS
-from llie_core.core.profiles import deep_merge
 from tests.helpers import assert_numbers, numbers_in, rand, shared_text
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "llie_core" / "configs" / "frlie"

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import torch
 
-from llie_core.models.frlie import FRLIE, FRNet
 from llie_core.core.provenance import sha256_file
+from llie_core.models.frlie import FRLIE, FRNet
 
 CHECKPOINTS = {  # file -> (reference prefix, decoder design, sha256 from MANIFEST.md)
     "weights_reconstruct.pth":

@@ -10,13 +10,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from llie_core.core.profiles import deep_merge
 from llie_core.losses.covariance_correction import CovarianceCorrectionLoss, hv_covariance, hv_second_moment
 from llie_core.models.cidnet import CIDNet, official_keys, official_test_options, state_dict_from_listing
 from llie_core.models.cidnet_blocks import CrossAttention
 from llie_core.models.iclr import ICLR
 from llie_core.models.iclr_blocks import CDEM, MAFM, MFEM, PixelAttention
 from llie_core.models.registry import MODELS
-from llie_core.core.profiles import deep_merge
 from tests.helpers import (TINY_CIDNET, assert_numbers, check_losses_build, check_profiles, load_config, numbers_in,
                            rand, shared_text)
 

@@ -11,7 +11,7 @@ import torch
 import yaml
 
 from data_prep.image_io import write_image
-from llie_core.training import recipes
+from llie_core.core.profiles import deep_merge, load_profile
 from llie_core.engine import SelfSupervisedTask, StageTask, load_checkpoint, train
 from llie_core.losses import build_loss_set
 from llie_core.losses.registry import LOSSES
@@ -20,7 +20,7 @@ from llie_core.models.irle import IRLE, IlluminationNet, neighbor_pair_indices, 
 from llie_core.models.irle_blindspot import BlindSpotDenoiser, ring_mean
 from llie_core.models.irle_pseudo_gt import gaussian_blur, gray_world, pseudo_ground_truth
 from llie_core.models.registry import MODELS
-from llie_core.core.profiles import deep_merge, load_profile
+from llie_core.training import recipes
 from tests.helpers import TINY_IRLE
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "llie_core" / "configs" / "irle"

@@ -12,6 +12,7 @@ import yaml
 from scipy import ndimage
 from torch import nn
 
+from llie_core.core.profiles import deep_merge
 from llie_core.evaluation.complexity import count_parameters
 from llie_core.losses.charbonnier import CharbonnierLoss, charbonnier
 from llie_core.losses.edge_loss import CharbonnierEdgeLoss, laplace3x3
@@ -21,7 +22,6 @@ from llie_core.models.jcrnet_fes import SSB, ChannelAttention, FidelityStep
 from llie_core.models.jcrnet_ias import IAS, BackProjection, OffsetBlock
 from llie_core.models.jcrnet_jrs import JRS, SFTLayer
 from llie_core.models.registry import MODELS
-from llie_core.core.profiles import deep_merge
 from tests.helpers import TINY_JCRNET, assert_numbers, numbers_in, rand, shared_text
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "llie_core" / "configs" / "jcrnet"

@@ -13,13 +13,13 @@ import torch
 import yaml
 from torch.autograd.functional import jacobian
 
+from llie_core.core.profiles import deep_merge
 from llie_core.losses.llflow_nll import LLFlowNLLLoss, flow_nll
 from llie_core.models.llflow import LLFlow
 from llie_core.models.llflow_encoder import color_map, histogram_equalize, noise_map
-from llie_core.models.llflow_flow import (ActNorm2d, CondAffineCoupling, FlowStep, FlowUpsamplerNet,
-                                          InvertibleConv1x1, SqueezeLayer, squeeze2d, unsqueeze2d)
+from llie_core.models.llflow_flow import (ActNorm2d, CondAffineCoupling, FlowStep, FlowUpsamplerNet, InvertibleConv1x1,
+                                          SqueezeLayer, squeeze2d, unsqueeze2d)
 from llie_core.models.registry import MODELS
-from llie_core.core.profiles import deep_merge
 from tests.helpers import TINY_LLFLOW, rand
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "llie_core" / "configs" / "llflow"

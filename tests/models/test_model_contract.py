@@ -28,10 +28,10 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from tests.goldens.make_model_goldens import perturb_
 from llie_core.evaluation.loop import as_enhancer
 from llie_core.models import available_models, build_model
 from llie_core.training.recipes import available_methods, load_method_config
+from tests.goldens.make_model_goldens import perturb_
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

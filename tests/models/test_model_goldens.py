@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.goldens import make_model_goldens as gen
 from llie_core.models import available_models
+from tests.goldens import make_model_goldens as gen
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -7,11 +7,10 @@ import math
 import pandas as pd
 import pytest
 
-from llie_core.report import artifacts as A
-from llie_core.report import compare as P
+from llie_core.core.profiles import load_profile
+from llie_core.report import artifacts as A, compare as P
 from llie_core.report.ledger import reported_value
 from llie_core.workbook.context import NotebookContext
-from llie_core.core.profiles import load_profile
 
 
 @pytest.fixture()

@@ -23,14 +23,13 @@ import pytest
 from PIL import Image
 
 from data_prep.testing import write_fake_images, write_fake_pairs
-from llie_core.report import artifacts as A
-from llie_core.workbook import explorer as E
-from llie_core.report import compare as P
 from llie_core.analysis.llflow import COMPETITOR_PROTOCOL, TABLE_COLUMNS, grid_rows, lol_table, velol_table
 from llie_core.core.profiles import load_profile
 from llie_core.evaluation.baselines import build_enhancer
+from llie_core.report import artifacts as A, compare as P
 from llie_core.report.figures import to_hwc
 from llie_core.report.method_tables import BASELINES, beats_baselines, reported_rows, side_by_side
+from llie_core.workbook import explorer as E
 from tests.helpers import REPO_ROOT
 
 matplotlib.use("Agg")

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from llie_core.training import recipes
+from llie_core.core.profiles import load_profile
 from llie_core.engine import TrainResult, load_config
 from llie_core.evaluation.suite import evaluate_suite
-from llie_core.core.profiles import load_profile
+from llie_core.training import recipes
 from llie_core.training.recipes import load_method_config, train_method, training_data
 
 

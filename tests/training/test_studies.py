@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-from llie_core.report.compare import cross_method_table, load_scores
 from llie_core.core.profiles import load_profile
+from llie_core.report.compare import cross_method_table, load_scores
 from llie_core.training.recipes import model_fingerprint, train_method, training_data
 from llie_core.training.studies import (ABLATION_TAG, ablation_study, evaluate_runs, iterations_done, main_paired_set,
-                               replica_seeds, scores_path, seed_replicas)
+                                        replica_seeds, scores_path, seed_replicas)
 
 
 @pytest.fixture()

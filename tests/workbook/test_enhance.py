@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 
 from data_prep.image_io import read_image
-from llie_core.training import trained as T
-from llie_core.workbook import enhance as E
 from llie_core.evaluation.loop import as_enhancer
-from llie_core.models import build_model
-from llie_core.training.recipes import load_method_config
 from llie_core.evaluation.tiling import TileConfig
+from llie_core.models import build_model
+from llie_core.training import trained as T
+from llie_core.training.recipes import load_method_config
+from llie_core.workbook import enhance as E
 from tests.helpers import skip_or_fail
 
 

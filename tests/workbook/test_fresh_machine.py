@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from llie_core.evaluation.baselines import BASELINES, WeightsAbsent, build_enhancer
-from llie_core.evaluation.suite import score_baselines
 from llie_core.core.paths import assets_dir, weights_file
 from llie_core.core.profiles import load_profile
+from llie_core.evaluation.baselines import BASELINES, WeightsAbsent, build_enhancer
+from llie_core.evaluation.suite import score_baselines
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

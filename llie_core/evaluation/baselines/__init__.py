@@ -12,7 +12,7 @@ A baseline that needs released weights (Zero-DCE) raises :class:`WeightsAbsent` 
 from __future__ import annotations
 
 from llie_core.evaluation.baselines.registry import (BASELINES, ENHANCERS, WeightsAbsent, available_baselines,
-                                                      baseline_enhancers, build_enhancer, list_enhancers)
+                                                     baseline_enhancers, build_enhancer, list_enhancers)
 
 __all__ = ["BASELINES", "ENHANCERS", "WeightsAbsent", "available_baselines", "baseline_enhancers", "build_enhancer",
            "list_enhancers"]

@@ -26,9 +26,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from llie_core.core import paths
-from llie_core.evaluation.loop import Enhancer, as_enhancer
 from llie_core.core.provenance import sha256_file
 from llie_core.evaluation.baselines.registry import ENHANCERS, WeightsAbsent
+from llie_core.evaluation.loop import Enhancer, as_enhancer
 
 WEIGHTS_FILE = Path("zero_dce") / "Epoch99.pth"
 OFFICIAL_SHA256 = "a4395acb874f320375d9704997cef874eaaaaa26a1777ceb29a92b70f74c3612"
