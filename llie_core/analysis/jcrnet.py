@@ -324,7 +324,7 @@ def table7(measured: pd.DataFrame, reported: pd.DataFrame, names: Mapping[str, s
     rows = []
     for method, part in reported.groupby("method", sort=False):
         values = dict(zip(part["metric"], part["value"]))
-        rows.append({"method": method, "source": f"reported (jcrnet Table VII)",
+        rows.append({"method": method, "source": "reported (jcrnet Table VII)",
                      "params_M": values.get("params_m"), "GFLOPs": values.get("flops_g"), "fps": values.get("fps"),
                      "input_size": "1x3x384x384", "notes": "GPU; FLOPs vs MACs and counting tool not stated"})
     for _, row in measured.iterrows():

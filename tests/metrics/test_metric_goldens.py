@@ -12,15 +12,14 @@ in flat regions (``llie_core.metrics.nss.ROUNDOFF_NOTE``): a change of arithmeti
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from llie_core.core import assets
 from llie_core.metrics import create_metric
+from tests.helpers import require_assets
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # two threads are slower on the shared 2-core CPU
 
@@ -58,18 +57,6 @@ OWN_SCORES = [
 ]
 
 
-def _require(asset: str | None) -> None:
-    """Skip when an offline asset is missing; fail in CI (``$CI`` set), where ``make setup`` installs them."""
-    if asset is None:
-        return
-    try:
-        assets.require(asset)
-    except assets.AssetsMissingError as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"offline asset {asset} is missing in CI, where `make setup` installs it: {error}")
-        pytest.skip(f"offline asset {asset} is not installed: run `python -m llie_core.core.assets setup`")
-
-
 @pytest.fixture(scope="module")
 def pairs(shared_root: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     folder = shared_root / "reference" / "iqa_calibration"
@@ -80,7 +67,8 @@ def pairs(shared_root: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 @pytest.mark.parametrize("name, options, expected, tol, asset", OWN_SCORES,
                          ids=[f"{n}{'-' + '-'.join(map(str, o.values())) if o else ''}" for n, o, *_ in OWN_SCORES])
 def test_scores_are_unchanged(pairs, name, options, expected, tol, asset):
-    _require(asset)
+    if asset is not None:
+        require_assets(asset)
     metric = create_metric(name, **options)
     if metric.info.kind == "FR":
         got = [metric(*pairs[i]) for i in IMAGES]

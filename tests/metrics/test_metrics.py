@@ -8,7 +8,6 @@ implementation's own scores are in ``test_metric_goldens.py``."""
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import cv2
@@ -22,23 +21,11 @@ from skimage.metrics import structural_similarity
 from llie_core.core import assets
 from llie_core.metrics import FR, NR, apply_gt_mean, compute_metrics, create_metric, gt_mean, list_metrics, metric_info
 from llie_core.metrics.nss import matlab_gaussian_window, matlab_imresize
+from tests.helpers import require_assets
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # two threads are slower on the shared 2-core CPU
 
-SETUP_REASON = "run `python -m llie_core.core.assets setup`"
 IMAGES = ("I03", "I04", "I06", "I08", "I19")
-
-
-def _assets_or_skip(*relpaths: str) -> None:
-    """Skip (with the reason) when an offline asset is not installed; in CI (``$CI`` set) fail instead, since
-    ``make setup`` installs the assets there and a missing one means the setup is broken."""
-    for rel in relpaths:
-        try:
-            assets.require(rel)
-        except assets.AssetsMissingError as error:
-            if os.environ.get("CI"):
-                pytest.fail(f"offline asset {rel} is missing in CI, where `make setup` installs it: {error}")
-            pytest.skip(f"offline asset {rel} is not installed: {SETUP_REASON}")
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +39,13 @@ def calibration(shared_root: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray],
 
 @pytest.fixture(scope="module")
 def lpips_alex():
-    _assets_or_skip("lpips/alex_backbone.pth")
+    require_assets("lpips/alex_backbone.pth")
     return create_metric("lpips_alex")
 
 
 @pytest.fixture(scope="module")
 def lpips_vgg():
-    _assets_or_skip("lpips/vgg_backbone.pth")
+    require_assets("lpips/vgg_backbone.pth")
     return create_metric("lpips_vgg")
 
 
@@ -193,7 +180,7 @@ NR_BOUNDS = {
     ("niqe", "niqe_matlab_live", "niqe/niqe_pris_params.npz"),
     ("brisque", "brisque_matlab_live", "brisque/live_svm.npz")])
 def test_no_reference_matches_matlab(calibration, name, column, asset):
-    _assets_or_skip(asset)
+    require_assets(asset)
     table, dist, _ = calibration
     metric = create_metric(name)
     errors = {i: abs(metric(dist[i]) - table.loc[i, column]) for i in IMAGES}
@@ -359,7 +346,7 @@ def test_compute_metrics_averages_the_batch():
 
 # ------------------------------------------------------------------------------------------------ NR
 def test_no_reference_metrics_reject_tiny_images_and_targets():
-    _assets_or_skip("niqe/niqe_pris_params.npz", "brisque/live_svm.npz")
+    require_assets("niqe/niqe_pris_params.npz", "brisque/live_svm.npz")
     niqe, brisque = create_metric("niqe"), create_metric("brisque")
     with pytest.raises(ValueError, match="96x96 blocks"):
         niqe(smooth_image(12, (95, 300)))
@@ -377,7 +364,7 @@ def test_no_reference_metrics_reject_tiny_images_and_targets():
 
 def test_nr_metrics_prefer_clean_over_noisy(calibration):
     """Sanity on real content: heavy noise makes NIQE and BRISQUE worse (higher)."""
-    _assets_or_skip("niqe/niqe_pris_params.npz", "brisque/live_svm.npz")
+    require_assets("niqe/niqe_pris_params.npz", "brisque/live_svm.npz")
     _, _, ref = calibration
     clean = torch.from_numpy(ref["I06"]).permute(2, 0, 1)[:, :192, :288]
     noisy = (clean + 0.15 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
@@ -406,13 +393,13 @@ def test_matlab_helpers():
 
 
 def test_niqe_asset_window_is_the_matlab_gaussian():
-    _assets_or_skip("niqe/niqe_pris_params.npz")
+    require_assets("niqe/niqe_pris_params.npz")
     params = assets.niqe_pristine_params()
     np.testing.assert_allclose(matlab_gaussian_window(7, 7 / 6), params["gaussian_window"], atol=1e-7)
 
 
 def test_niqe_of_a_flat_image_is_nan_with_a_warning():
-    _assets_or_skip("niqe/niqe_pris_params.npz")
+    require_assets("niqe/niqe_pris_params.npz")
     flat = torch.full((3, 192, 192), 0.5)
     with pytest.warns(RuntimeWarning, match="undefined"):
         assert math.isnan(create_metric("niqe")(flat))

@@ -8,6 +8,7 @@ import torch
 import yaml
 
 from llie_core.core.profiles import deep_merge
+from llie_core.losses.registry import LOSSES
 from llie_core.models.blocks import ContextBlock
 from llie_core.models.frlie import FRLIE, FRNet, luma_blend, quantize_uint8
 from llie_core.models.registry import MODELS
@@ -247,12 +248,8 @@ def test_variants_merge_into_valid_configs(profile):
 
 @pytest.mark.parametrize("profile", ["paper", "quick", "smoke"])
 def test_config_losses_build_from_the_registry(profile):
-    """Every FRLIE loss entry (kwargs included) builds; MSELoss comes from the shared pixel losses."""
-    import llie_core.losses.feature_matching  # noqa: F401  (registration)
-    import llie_core.losses.hue_loss  # noqa: F401
-    import llie_core.losses.ssim_loss  # noqa: F401
-    from llie_core.losses.registry import LOSSES
-
+    """Every FRLIE loss entry (kwargs included) builds from the registry (which discovers every loss module);
+    MSELoss comes from the shared pixel losses."""
     cfg = _config(profile)
     configs = [cfg] + [deep_merge(cfg, v) for v in cfg["variants"].values()]
     entries = [loss for c in configs for stage in c["stages"].values() if stage for loss in stage["losses"]]
