@@ -46,17 +46,14 @@ class FigureSettings:
     """Images per qualitative grid, their largest side (center crop) and whether every test set gets a grid
     (else only the main paired set and the first unpaired set: the smoke profile's time budget)."""
 
-    images: int
-    side: int
+    images: int = IMAGES_PER_GRID
+    side: int = FIGURE_SIDE
     all_sets: bool = True
 
 
-FIGURE_SETTINGS: dict[str, FigureSettings] = {"smoke": FigureSettings(1, 128, all_sets=False),
-                                              "quick": FigureSettings(2, 320), "paper": FigureSettings(3, 512)}
-
-
-def figure_settings(profile: str) -> FigureSettings:
-    return FIGURE_SETTINGS.get(profile, FigureSettings(IMAGES_PER_GRID, FIGURE_SIDE))
+def figure_settings(profile: Profile) -> FigureSettings:
+    """The profile's ``notebooks: 95_figures:`` settings (the defaults where it sets none)."""
+    return FigureSettings(**profile.notebook("95_figures"))
 
 
 def grid_datasets(profile: Profile) -> list[str]:
@@ -64,7 +61,7 @@ def grid_datasets(profile: Profile) -> list[str]:
     (:func:`llie_core.training.studies.main_paired_set`) and the first unpaired set."""
     data = profile.data
     every = [*data.eval_paired, *data.eval_unpaired]
-    if figure_settings(profile.name).all_sets:
+    if figure_settings(profile).all_sets:
         return every
     return [main_paired_set(data), *data.eval_unpaired[:1]]
 
@@ -120,9 +117,9 @@ class CroppedItems:
 def figure_items(dataset: str, profile: Profile, n: int | None = None, max_side: int | None = None,
                  names: Sequence[str] = ()) -> CroppedItems:
     """``n`` evenly spaced test images of ``dataset`` (paired or unpaired), or the images called ``names``,
-    center-cropped to ``max_side`` (defaults: :data:`FIGURE_SETTINGS` of the profile). Raises
+    center-cropped to ``max_side`` (defaults: :func:`figure_settings` of the profile). Raises
     ``DatasetError``/``FileNotFoundError`` when the set is absent, ``KeyError`` for an unknown name."""
-    settings = figure_settings(profile.name)
+    settings = figure_settings(profile)
     n, max_side = n or settings.images, max_side or settings.side
     paired = get_spec(dataset).paired
     files = resolve_paired(dataset, profile.data, "test") if paired else resolve_unpaired(dataset, profile.data)

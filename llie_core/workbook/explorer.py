@@ -33,7 +33,6 @@ from llie_core.report.figures import to_hwc
 SIDE_BY_SIDE, BEFORE_AFTER = "side by side", "before / after"
 UPLOADS = "your images"
 DEFAULT_MAX_SIDE = 512
-EXPLORER_SIDE: dict[str, int] = {"smoke": 128, "quick": 384, "paper": 1024}  # images are center-cropped to it
 PANELS_PER_ROW = 4
 Item = dict[str, Any]
 
@@ -339,9 +338,9 @@ def _highlight(table: pd.DataFrame, image: str) -> str:
 def build_explorer(profile: Profile, results_dir: str | os.PathLike, datasets: Sequence[str] | None = None,
                    max_side: int | None = None) -> tuple[Explorer, dict[str, str]]:
     """The explorer over the profile's test sets that are present, the baselines and every trained method
-    whose run exists (images center-cropped to ``max_side``, default :data:`EXPLORER_SIDE` of the profile);
+    whose run exists (images center-cropped to ``max_side``, default the profile's ``notebooks: 99_explore: max_side``);
     returns it and ``{what: why skipped}``."""
-    max_side = max_side or EXPLORER_SIDE.get(profile.name, DEFAULT_MAX_SIDE)
+    max_side = max_side or profile.notebook("99_explore").get("max_side", DEFAULT_MAX_SIDE)
     data = profile.data
     wanted = list(datasets) if datasets is not None else [*data.eval_paired, *data.eval_unpaired]
     catalogs, skipped = {}, {}

@@ -163,7 +163,7 @@ def test_grid_datasets_per_profile(monkeypatch):
     assert wf.grid_datasets(smoke) == ["synthetic", "dicm"]  # no LOL on disk: the embedded set is the main set
     quick = load_profile("quick")
     assert wf.grid_datasets(quick) == [*quick.data.eval_paired, *quick.data.eval_unpaired]
-    assert wf.figure_settings("smoke").side < wf.figure_settings("quick").side
+    assert wf.figure_settings(load_profile("smoke")).side < wf.figure_settings(load_profile("quick")).side
 
 
 def test_hardest_images_are_the_worst_on_average():

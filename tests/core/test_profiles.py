@@ -95,7 +95,7 @@ def test_per_profile_notebook_settings_live_in_the_yaml():
     """What differed per profile inside notebooks 11-13 is read from each profile's ``notebooks:`` section."""
     profiles = {name: load_profile(name) for name in ("smoke", "quick", "paper")}
     for profile in profiles.values():
-        assert set(profile.notebooks) == {"11_jcrnet", "12_llflow", "13_iclr"}
+        assert set(profile.notebooks) == {"11_jcrnet", "12_llflow", "13_iclr", "95_figures", "99_explore"}
         assert profile.notebook("13_iclr")["ablation_variants"][0] is None      # the full model first
     assert profiles["paper"].notebook("11_jcrnet")["stage_nr_images"] is None  # paper: every image
     assert profiles["paper"].notebook("12_llflow")["velol_max_images"] is None

@@ -438,7 +438,7 @@ def test_build_explorer_profile_side_dataset_choice_and_no_data(tmp_path, no_wei
     with pytest.warns(UserWarning):
         explorer, skipped = E.build_explorer(profile, results, datasets=["dicm", "npe"])
     assert list(explorer.catalogs) == ["dicm"] and "npe" in skipped and "lol_v1" not in skipped
-    assert explorer.max_side == E.EXPLORER_SIDE["smoke"] == 128  # the profile's default side
+    assert explorer.max_side == profile.notebook("99_explore")["max_side"] == 128  # the profile's default side
     assert explorer.metrics_table().empty  # no dicm scores
     absent = profile.with_overrides({"data": {"root": str(tmp_path / "nowhere"), "eval_paired": ["lol_v1"],
                                               "eval_unpaired": []}})
