@@ -152,3 +152,17 @@ def check_losses_build(method: str) -> None:
                 if entry["type"] == "VGGPerceptualLoss":
                     continue  # built in test_perceptual_offline_vgg16_substitute_is_recorded
                 assert LOSSES.build(entry).loss_weight == entry["loss_weight"]
+
+
+def check_hvi_test_time_options(model: torch.nn.Module, low: torch.Tensor) -> torch.Tensor:
+    """An HVI network (CIDNet, ICLR) takes the official test-time options as call arguments, applied on the HVI
+    output's inverse transform, and keeps no state between calls; returns the plain output."""
+    with torch.no_grad():
+        hvi = model.enhance_hvi(model.trans(low))
+        plain = model(low)
+        torch.testing.assert_close(plain, model.trans.inverse(hvi))
+        torch.testing.assert_close(model(low, saturation_gate=1.3), model.trans.inverse(hvi, saturation_gate=1.3))
+        torch.testing.assert_close(model(low, rgb_scale=0.84), 0.84 * plain)
+        torch.testing.assert_close(model(low), plain)   # nothing was stored
+    return plain
+
