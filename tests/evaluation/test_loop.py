@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from llie_core.evaluation import loop
 from llie_core.evaluation.loop import Enhancer, as_enhancer, evaluate, progress_enabled
 from llie_core.evaluation.tiling import TileConfig
 
@@ -126,11 +127,7 @@ def test_tiled_evaluation_and_saved_images(tmp_path, monkeypatch):
     def fake_write(path, chw):
         written[path.name] = chw.shape
 
-    import sys
-    import types
-    module = types.ModuleType("data_prep.image_io")
-    module.write_image = fake_write
-    monkeypatch.setitem(sys.modules, "data_prep.image_io", module)
+    monkeypatch.setattr(loop, "write_image", fake_write)
     frame = evaluate(CountingDouble(), paired(2, 40, 50), metrics(), tmp_path / "t.csv", metric_infos=INFOS,
                      tile=TileConfig(tile_size=24, overlap=6), save_dir=tmp_path / "out", progress=False)
     assert frame["mae"].iloc[:2].max() < 1e-6
