@@ -1,5 +1,8 @@
 """``python -m data_prep {status,build-synthetic,download}`` (also installed as ``llie-data``).
 
+``status`` exits 1 when a listed dataset split is ``invalid`` (present but unusable), 0 otherwise (``missing``
+splits are not an error: runs fall back to the embedded set), 2 for an unknown dataset name.
+
 An entry point: the data root (``--data-root``, else ``$LLIE_DATA_ROOT``) and the cache folder (``--cache-dir``,
 else ``$LLIE_CACHE_DIR``, else ``<checkout>/.cache``) are resolved here and passed down. It needs nothing from
 ``llie_core``; the status of the datasets a run profile uses is ``python -m llie_core.workbook status --profile P``.
@@ -35,6 +38,11 @@ def _status(args: argparse.Namespace) -> int:
         print(exc.args[0], file=sys.stderr)
         return 2
     print(format_status(table, root))
+    invalid = table[table["state"] == "invalid"]
+    if len(invalid):  # present but unusable: a run would fail on it (missing sets are fine: the embedded set)
+        print(f"error: {len(invalid)} dataset split(s) invalid: "
+              + ", ".join(f"{r.name}/{r.split}" for r in invalid.itertuples()), file=sys.stderr)
+        return 1
     return 0
 
 

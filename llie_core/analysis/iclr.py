@@ -19,6 +19,10 @@ analysis of the Covariance Correction Loss, and the rows of the notebook's table
   Assumptions (the note gives neither): "covariance" is the mean-centred covariance of H and V over the pixels
   (the loss's L_HV matches the uncentred E[HV], reported as ``moment_*``), compared in absolute value with the
   threshold 0.01.
+* Readings (issue 19 §4). The reported ICLR numbers come from the released code (CCL's released channel split, CDEM's
+  ``gamma * t1 + delta * ffn(t1)`` residual, MAFM's weight on the HV input): the configs' defaults. The paper-text
+  reading (CCL order (H, V, I), CDEM ``mu * Z``, MAFM weight on F_I) is the variant ``paper_text``;
+  :func:`reading` names the reading of a run's config, :func:`row_method` the method name of its table row.
 """
 from __future__ import annotations
 
@@ -237,6 +241,43 @@ def covariance_gain_figure(table: pd.DataFrame, gain_columns: Mapping[str, str],
     return fig
 
 
+# ------------------------------------------------------------------------------------------------ readings
+RELEASED_READING = "released code"
+PAPER_TEXT_READING = "paper text"
+READING_DETAILS = {
+    RELEASED_READING: "released code: CCL channel split (I, H, V), CDEM residual gamma*t1, MAFM weight on the HV input",
+    PAPER_TEXT_READING: "paper text: CCL order (H, V, I), CDEM residual mu*Z, MAFM weight on F_I",
+}
+_SWITCHES = {"released": RELEASED_READING, "paper": PAPER_TEXT_READING}
+
+
+def reading(config: Mapping[str, Any]) -> str:
+    """Which reading a (merged) ICLR config trains: ``'released code'`` or ``'paper text'`` when the CDEM residual,
+    the MAFM weighting and every CCL term's channel order agree (a config without CCL, e.g. CCL -> L1, is read from
+    the model switches alone), else ``'mixed (...)'`` listing the switches. Unset switches take the class defaults
+    (``'paper'``)."""
+    model = config.get("model", {})
+    switches = {"cdem_residual": model.get("cdem_residual", "paper"),
+                "fusion_weighting": model.get("fusion_weighting", "paper")}
+    for stage in (config.get("stages") or {}).values():
+        for entry in stage.get("losses", []):
+            if entry.get("type") == "CovarianceCorrectionLoss":
+                switches[f"ccl:{entry.get('name', 'ccl')}"] = entry.get("channel_order", "paper")
+    values = set(switches.values())
+    if len(values) == 1 and next(iter(values)) in _SWITCHES:
+        return _SWITCHES[next(iter(values))]
+    return "mixed (" + ", ".join(f"{k}={v}" for k, v in switches.items()) + ")"
+
+
+def row_method(config: Mapping[str, Any], base: str = "ICLR") -> str:
+    """The ``method`` of a reproduced row: the config's ``ledger_method`` (the reported row it stands for), else
+    ``base``, labelled with the reading when it is not the released code (``'ICLR (paper-text reading)'``)."""
+    if config.get("ledger_method"):
+        return str(config["ledger_method"])
+    which = reading(config)
+    return base if which == RELEASED_READING else f"{base} ({which.replace(' ', '-')} reading)"
+
+
 # ------------------------------------------------------------------------------------------------ table rows
 def option_row_labels(runs_and_names: Iterable[tuple[Any, str]], datasets: Sequence[str],
                       test_options: Mapping[str, Mapping[str, float]], option_names: Mapping[str, str],
@@ -320,4 +361,5 @@ def complexity_rows(configs: Mapping[str, Mapping[str, Any]],
 __all__ = ["SharedHVIPass", "option_label", "options_tag", "evaluate_with_test_options", "option_row_labels",
            "hv_statistics", "hv_correlation", "image_hv_statistics",
            "read_image_scores", "run_scores_csv", "ccl_gain_table", "low_covariance_summary",
-           "covariance_gain_figure", "result_rows", "reported_long", "complexity_rows", "LOW_COVARIANCE"]
+           "covariance_gain_figure", "result_rows", "reported_long", "complexity_rows", "LOW_COVARIANCE",
+           "reading", "row_method", "READING_DETAILS", "RELEASED_READING", "PAPER_TEXT_READING"]

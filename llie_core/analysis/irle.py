@@ -12,6 +12,13 @@
   spatial sub-sampling comparison (figure ``irle_sisc_vs_spatial``).
 * :func:`shared_images` (honesty guard: no training image is a test image) and :func:`benchmark_table` (the
   ``irle_main_table`` layout: reported rows, measured rows, one ``not run`` row per absent set).
+* :func:`table1_comparison`: IRLE's reproduced LOLv1 / LOLv2 PSNR / SSIM next to the project page's Table 1
+  (Normal = ``psnr`` / ``ssim``, GT-Mean = ``psnr_gtmean`` / ``ssim_gtmean`` as the suite computes them), one row
+  per (dataset, metric), ``not run`` where the set is absent (``irle_table1_comparison``).
+* :func:`model_cost` / :func:`cost_table`: parameters and MACs at 400x600 of stage 1 (the model without its
+  denoiser, the page's "IRLE (Stage 1)") and of the whole network, counted with
+  ``llie_core.evaluation.complexity`` (torch's FLOP counter, 1 MAC = 2 FLOPs) on the meta device (no memory, no
+  arithmetic), against the page's Table 2 (``irle_cost``; M = 10^6 parameters, G = 10^9 MACs).
 
 Definitions (ours; the paper's figures are described but their procedures are not public):
 
@@ -27,6 +34,7 @@ Definitions (ours; the paper's figures are described but their procedures are no
 """
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -38,6 +46,7 @@ from torch import Tensor
 
 from llie_core.core.methods import display_name
 from llie_core.core.provenance import sha256_file
+from llie_core.evaluation.complexity import FLOPS_PER_MAC, count_flops, count_parameters
 from llie_core.losses.illumination_aligned_perceptual import align_illumination
 from llie_core.models.irle import IRLE
 from llie_core.models.irle_blindspot import BlindSpotDenoiser
@@ -290,3 +299,80 @@ def benchmark_table(measured: pd.DataFrame, reported: pd.DataFrame, datasets: Se
             rows.append({"method": names.get(method, display_name(method)), "dataset": dataset, "source": "-",
                          "status": short_status(row["status"]), **{m: float("nan") for m in metrics}})
     return pd.DataFrame(rows, columns=["method", "dataset", "source", "status", *metrics])
+
+
+TABLE1_METRICS = ("psnr", "ssim", "psnr_gtmean", "ssim_gtmean")
+TABLE1_DATASETS = ("lol_v1", "lol_v2_real", "lol_v2_synthetic")
+COST_INPUT = (1, 3, 400, 600)   # the page's Table 2 input size
+
+
+def table1_comparison(measured: pd.DataFrame, reported: pd.DataFrame, profile: str, method: str = "irle",
+                      reported_method: str = "IRLE", datasets: Sequence[str] = TABLE1_DATASETS,
+                      metrics: Sequence[str] = TABLE1_METRICS) -> pd.DataFrame:
+    """One row per (dataset, metric): the page's Table 1 value of ``reported_method`` (``reported``: ledger rows of
+    ``irle`` / ``Table 1``), the reproduced value of ``method`` (its ``ok`` row in ``measured``), their difference,
+    and the status (``reproduced (<profile>)`` or the short ``not run`` reason; ``not run: no score`` when
+    ``measured`` has no row for the set at all)."""
+    table1 = reported[(reported["table"] == "Table 1") & (reported["method"] == reported_method)]
+    if table1.empty:
+        raise ValueError(f"no Table 1 rows for {reported_method!r} among the reported rows (load_reported('irle'))")
+    rows = []
+    for dataset in datasets:
+        here = measured[(measured["method"] == method) & (measured["dataset"] == dataset)]
+        ok = here[here["status"] == "ok"]
+        if not ok.empty:
+            status = f"reproduced ({profile})"
+        elif not here.empty:
+            status = short_status(here["status"].iloc[0])
+        else:
+            status = "not run: no score"
+        for metric in metrics:
+            paper = table1[(table1["dataset"] == dataset) & (table1["metric"] == metric)]["value"]
+            value = float(ok[metric].iloc[0]) if not ok.empty and metric in ok else float("nan")
+            page = float(paper.iloc[0]) if len(paper) else float("nan")
+            rows.append({"dataset": dataset, "setting": "GT-Mean" if metric.endswith("_gtmean") else "Normal",
+                         "metric": metric, "reported (page Table 1)": page, "reproduced": value,
+                         "difference": value - page, "status": status})
+    return pd.DataFrame(rows)
+
+
+def model_cost(model_cfg: Mapping, input_size: Sequence[int] = COST_INPUT) -> dict[str, int]:
+    """Parameters and MACs of stage 1 and of the whole IRLE built from ``model_cfg`` (a config ``model:`` section,
+    ``type`` optional), at ``input_size``. Stage 1 = the same model without its denoiser (its forward is the
+    stage-1 output). Built and run on the meta device: shapes only, so the paper width costs no time."""
+    cfg = {k: v for k, v in copy.deepcopy(dict(model_cfg)).items() if k != "type"}
+    out: dict[str, int] = {}
+    for part, kwargs in (("stage1", {**cfg, "denoiser": None}), ("whole", cfg)):
+        with torch.device("meta"):
+            model = IRLE(**copy.deepcopy(kwargs))
+        out[f"{part}_params"] = count_parameters(model)
+        out[f"{part}_macs"] = count_flops(model, input_size) // FLOPS_PER_MAC
+    return out
+
+
+def cost_table(model_cfgs: Mapping[str, Mapping], reported: pd.DataFrame,
+               input_size: Sequence[int] = COST_INPUT, tolerance: float = 0.10) -> pd.DataFrame:
+    """Counted vs reported cost, one row per (model config label, part): params in M (10^6) and G MACs (10^9) next
+    to the page's Table 2 rows ``IRLE (stage 1)`` / ``IRLE`` (``reported``: ledger rows of ``irle`` / ``Table 2``),
+    their ratios, and whether both are within ``tolerance``."""
+    table2 = reported[reported["table"] == "Table 2"]
+
+    def page(method: str, metric: str) -> float:
+        value = table2[(table2["method"] == method) & (table2["metric"] == metric)]["value"]
+        if value.empty:
+            raise ValueError(f"no Table 2 row {method!r} / {metric!r} among the reported rows")
+        return float(value.iloc[0])
+
+    rows = []
+    for label, cfg in model_cfgs.items():
+        cost = model_cost(cfg, input_size)
+        for part, method in (("stage1", "IRLE (stage 1)"), ("whole", "IRLE")):
+            params, macs = cost[f"{part}_params"] / 1e6, cost[f"{part}_macs"] / 1e9
+            ref_params, ref_macs = page(method, "params_m"), page(method, "macs_g")
+            rows.append({"model": label, "part": "stage 1" if part == "stage1" else "whole network",
+                         "params_m": params, "params_m (page)": ref_params, "params ratio": params / ref_params,
+                         "macs_g": macs, "macs_g (page)": ref_macs, "macs ratio": macs / ref_macs,
+                         f"within {tolerance:.0%}": bool(abs(params / ref_params - 1) <= tolerance
+                                                         and abs(macs / ref_macs - 1) <= tolerance),
+                         "input": "x".join(str(n) for n in input_size[-2:])})
+    return pd.DataFrame(rows)

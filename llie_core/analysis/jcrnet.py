@@ -9,8 +9,10 @@
 * Fig. 15 (LPIPS "spatial distance" heatmaps with and without the JRS): :func:`spatial_lpips`,
   :func:`lpips_heatmaps`, :func:`heatmap_figure`; the network is the offline LPIPS of
   :func:`llie_core.metrics.lpips_metric.build_lpips` with ``spatial=True``.
-* Table VII (parameters, FLOPs, FPS): :func:`implemented_models`, :func:`complexity_table` (one
-  :func:`llie_core.evaluation.complexity.complexity_row` per model, built one at a time) and :func:`table7`.
+* Table VII (parameters, MACs, FPS): :func:`implemented_models`, :func:`complexity_table` (one
+  :func:`llie_core.evaluation.complexity.complexity_row` per model, built one at a time), :func:`table7` (G MACs
+  against Table VII's number, GFLOPs in their own column) and :func:`model_cost` (parameters and MACs of a config's
+  model counted on the meta device: no memory, no compute).
 * Tables VIII-IX (phone video frames, saliency detection): the data and the saliency model are not available; the
   saliency pipeline's first step, enhancing the given images and saving them, is :func:`enhance_images`.
 * Paper tables next to reproduced rows, with "not run" rows for absent data: :func:`paper_table`.
@@ -35,7 +37,7 @@ from data_prep.datasets import center_crop, unique_names
 from data_prep.image_io import read_image, write_image
 from llie_core.analysis.common import histogram_emd
 from llie_core.evaluation.baselines.zero_dce import ZeroDCE
-from llie_core.evaluation.complexity import complexity_row, count_parameters
+from llie_core.evaluation.complexity import FLOPS_PER_MAC, complexity_row, count_flops, count_parameters
 from llie_core.metrics.lpips_metric import build_lpips
 from llie_core.models import build_model
 from llie_core.report.figures import to_hwc
@@ -290,7 +292,8 @@ def complexity_table(models: Mapping[str, Callable[[], nn.Module] | nn.Module], 
 def stage_breakdown(model: nn.Module, input_size: Sequence[int], stages: Sequence[str] = ("fes", "jrs", "ias")
                     ) -> pd.DataFrame:
     """Parameters and FLOPs (1 MAC = 2 FLOPs) of each named sub-module (JCRNet's three stages) and of the whole
-    model, from one no-grad forward at ``input_size``: ``part, params, params_M, GFLOPs, share_of_flops``."""
+    model, from one no-grad forward at ``input_size``: ``part, params, params_M, GMACs, GFLOPs, share_of_flops``
+    (``params_M`` = parameters / 10^6)."""
     was_training = model.training
     model.eval()
     try:
@@ -308,32 +311,62 @@ def stage_breakdown(model: nn.Module, input_size: Sequence[int], stages: Sequenc
             continue
         flops = total if name is None else int(sum(counts.get(f"{root}.{name}", {}).values()))
         n = count_parameters(module)
-        rows.append({"part": name or "total", "params": n, "params_M": n / 2**20, "GFLOPs": flops / 1e9,
-                     "share_of_flops": flops / total if total else float("nan")})
+        rows.append({"part": name or "total", "params": n, "params_M": n / 1e6, "GMACs": flops / FLOPS_PER_MAC / 1e9,
+                     "GFLOPs": flops / 1e9, "share_of_flops": flops / total if total else float("nan")})
     return pd.DataFrame(rows)
 
 
-TABLE7_COLUMNS = ("method", "source", "params", "params_M", "GFLOPs", "GMACs", "fps", "latency_median_s",
-                  "input_size", "threads", "runs", "notes")
+def model_cost(model_config: Mapping[str, Any], side: int = 384) -> dict[str, float]:
+    """``{'params', 'params_M', 'GMACs', 'GFLOPs'}`` of ``build_model(model_config)`` at 1x3x``side``x``side``:
+    the model is built on torch's meta device and counted with
+    :func:`llie_core.evaluation.complexity.count_flops` (FlopCounterMode needs shapes only), so the paper-width
+    JCRNet at 384x384 costs about a second and no memory. ``params`` counts every tensor (as the configs'
+    ``params:``); ``params_M`` is SI."""
+    with torch.device("meta"):
+        model = build_model(dict(model_config))
+    n = sum(p.numel() for p in model.parameters())
+    flops = count_flops(model, (1, 3, side, side))
+    return {"params": n, "params_M": n / 1e6, "GMACs": flops / FLOPS_PER_MAC / 1e9, "GFLOPs": flops / 1e9}
+
+
+TABLE7_COLUMNS = ("method", "source", "params", "params_M", "params_M_2^20", "GMACs", "GFLOPs", "params_vs_reported",
+                  "GMACs_vs_reported", "fps", "latency_median_s", "input_size", "threads", "runs", "notes")
+TABLE7_UNITS = ("params_M: parameters / 10^6 (SI; Table VII's 'M', see llie_core/models/jcrnet.py); params_M_2^20: "
+                "parameters / 2^20; GMACs: 10^9 multiply-adds (Table VII's 'FLOPs (G)' read as G MACs, thop's "
+                "convention); GFLOPs: 10^9 FLOPs = 2 x GMACs (measured rows only); *_vs_reported: measured / "
+                "reported - 1 for a measured row named like a reported one, MACs against MACs")
 
 
 def table7(measured: pd.DataFrame, reported: pd.DataFrame, names: Mapping[str, str] | None = None,
            profile: str = "") -> pd.DataFrame:
-    """Table VII: the ledger's rows (``params_m``, ``flops_g``, ``fps`` as printed) then the measured ones
-    (``params_M`` = parameters / 2^20, FLOPs with 1 MAC = 2 FLOPs, FPS = 1 / median latency)."""
+    """Table VII in one unit per column (:data:`TABLE7_UNITS`): the ledger's rows (``params_m``, ``flops_g``,
+    ``fps`` as printed; ``flops_g`` goes to ``GMACs``: the paper's "FLOPs" are multiply-adds, the reading that
+    makes JCRNet's own row match its network, ``llie_core/models/jcrnet.py``) then the measured ones (parameters in
+    SI and 2^20 M, G MACs and, separately, GFLOPs = 2 x MACs, FPS = 1 / median latency). A measured row whose
+    method name is a reported row's gets ``params_vs_reported`` and ``GMACs_vs_reported`` (relative differences:
+    like is compared with like)."""
     rows = []
+    paper: dict[str, dict[str, float]] = {}
     for method, part in reported.groupby("method", sort=False):
         values = dict(zip(part["metric"], part["value"]))
+        paper[str(method)] = values
         rows.append({"method": method, "source": "reported (jcrnet Table VII)",
-                     "params_M": values.get("params_m"), "GFLOPs": values.get("flops_g"), "fps": values.get("fps"),
-                     "input_size": "1x3x384x384", "notes": "GPU; FLOPs vs MACs and counting tool not stated"})
+                     "params_M": values.get("params_m"), "GMACs": values.get("flops_g"), "fps": values.get("fps"),
+                     "input_size": "1x3x384x384",
+                     "notes": "GPU; printed as 'Params(M)' / 'FLOPs (G)', read as 10^6 parameters / G MACs"})
     for _, row in measured.iterrows():
-        rows.append({"method": (names or {}).get(row["model"], row["model"]), "source": f"measured ({profile})",
-                     "params": row["params"], "params_M": row["params_M_2^20"], "GFLOPs": row["GFLOPs"],
-                     "GMACs": row["GMACs"], "fps": row.get("latency_fps"),
-                     "latency_median_s": row.get("latency_median_s"), "input_size": row["input_size"],
-                     "threads": row.get("latency_threads"), "runs": row.get("latency_runs"),
-                     "notes": "CPU; M = 2^20 parameters; torch FlopCounterMode, 1 MAC = 2 FLOPs"})
+        method = (names or {}).get(row["model"], row["model"])
+        ref = paper.get(str(method), {})
+        params_m = row["params"] / 1e6
+        rows.append({"method": method, "source": f"measured ({profile})", "params": row["params"],
+                     "params_M": params_m, "params_M_2^20": row["params_M_2^20"], "GMACs": row["GMACs"],
+                     "GFLOPs": row["GFLOPs"],
+                     "params_vs_reported": params_m / ref["params_m"] - 1 if ref.get("params_m") else np.nan,
+                     "GMACs_vs_reported": row["GMACs"] / ref["flops_g"] - 1 if ref.get("flops_g") else np.nan,
+                     "fps": row.get("latency_fps"), "latency_median_s": row.get("latency_median_s"),
+                     "input_size": row["input_size"], "threads": row.get("latency_threads"),
+                     "runs": row.get("latency_runs"),
+                     "notes": "CPU; M = 10^6 parameters; torch FlopCounterMode, 1 MAC = 2 FLOPs"})
     table = pd.DataFrame(rows, columns=list(TABLE7_COLUMNS))
     for column in ("params", "threads", "runs"):
         table[column] = table[column].astype("Int64")

@@ -21,6 +21,7 @@ import yaml
 
 from data_prep.settings import DataSettings, SettingsError, as_path, check_keys
 from llie_core.core import paths
+from llie_core.core.precision import PRECISIONS
 
 __all__ = ["PROFILE_DIR", "PROFILE_NAMES", "DataSettings", "EvalSettings", "Profile", "SettingsError",
            "TrainDefaults", "available_profiles", "deep_merge", "load_profile"]
@@ -57,18 +58,21 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 @dataclass(frozen=True)
 class TrainDefaults:
     """The ``train:`` section: defaults of every recipe stage that does not set its own (``iterations``,
-    ``time_budget_s`` per stage, ``val_every``), the fraction of the main budget ablation variants train with,
-    and the seeds of the main run's replicas (``seeds``; the profile's ``seed`` is the main run)."""
+    ``val_every``, ``precision``; budgets are iterations, never a clock), the fraction of the main budget ablation
+    variants train with, and the seeds of the main run's replicas (``seeds``; the profile's ``seed`` is the main
+    run). ``precision``: :mod:`llie_core.core.precision` (``auto``: bf16 where the hardware has it)."""
 
     iterations: int | None = 100
-    time_budget_s: float | None = None
     val_every: int | None = None
+    precision: str = "fp32"
     ablation_budget_scale: float = 1.0
     seeds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "seeds", tuple(int(s) for s in (self.seeds or ())))
         object.__setattr__(self, "ablation_budget_scale", float(self.ablation_budget_scale))
+        if self.precision not in PRECISIONS:
+            raise SettingsError(f"train.precision {self.precision!r} unknown; choose one of {PRECISIONS}")
         if not self.ablation_budget_scale > 0:
             raise SettingsError(f"train.ablation_budget_scale must be > 0, got {self.ablation_budget_scale}")
 

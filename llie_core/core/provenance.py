@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Iterable
 
 from data_prep.files import atomic_write_bytes, checksum_files, sha256_file, write_json
@@ -14,12 +16,43 @@ from llie_core.core import paths
 
 # one definition each, in the lowest package (data_prep): re-exported here for llie_core's callers
 __all__ = ["TRACKED_PACKAGES", "atomic_write_bytes", "checksum_files", "environment_record", "git_commit",
-           "package_versions", "run_record", "sha256_file", "write_json"]
+           "package_versions", "portable_paths", "run_record", "sha256_file", "write_json"]
 
 TRACKED_PACKAGES = (
     "torch", "torchvision", "numpy", "scipy", "scikit-image", "pillow", "pandas", "matplotlib", "seaborn",
     "lpips", "kornia", "papermill", "nbclient", "ipykernel", "pyyaml", "tqdm",
 )
+
+
+TEXT_SUFFIXES = (".json", ".csv", ".md", ".tex", ".ipynb", ".txt")
+
+
+def path_replacements(root: str | os.PathLike, *others: str | os.PathLike | None) -> dict[str, str]:
+    """``{absolute path: the same path relative to root}`` for ``root``, the Python environment and ``others``
+    (data, weights and cache roots), longest first, so a path inside another is rewritten as itself."""
+    root = os.path.abspath(root)
+    absolute = {os.path.abspath(p) for p in (root, sys.prefix, *others) if p}
+    return {p: os.path.relpath(p, root) for p in sorted(absolute, key=len, reverse=True) if p != os.sep}
+
+
+def portable_paths(directory: str | os.PathLike, replacements: dict[str, str]) -> list[str]:
+    """Rewrite every text file under ``directory`` (``TEXT_SUFFIXES``) so that no absolute machine path is left:
+    each key of ``replacements`` (:func:`path_replacements`) becomes its relative value. Only files this run
+    wrote are passed here (results, rendered notebooks); each is rewritten atomically, and only when it changes.
+    Returns the files rewritten, relative to ``directory``."""
+    directory = Path(directory)
+    changed = []
+    for path in sorted(directory.rglob("*")):
+        if not path.is_file() or path.suffix not in TEXT_SUFFIXES:
+            continue
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        new = text
+        for absolute, relative in replacements.items():  # a whole path only: /a/b never rewrites /a/bc
+            new = re.sub(re.escape(absolute) + r"(?![\w.-])", lambda _m, r=relative: r, new)
+        if new != text:
+            atomic_write_bytes(path, new.encode("utf-8", errors="surrogateescape"))
+            changed.append(str(path.relative_to(directory)))
+    return changed
 
 
 def git_commit(root: str | os.PathLike | None = None) -> str:

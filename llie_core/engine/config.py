@@ -7,8 +7,8 @@ Layout (every section optional except ``model`` and ``losses``)::
     task: {type: SupervisedTask}                   # llie_core.engine.registry.TASKS
     optim: {type: Adam, lr: 1.0e-4, betas: [0.9, 0.999], weight_decay: 0}
     scheduler: {type: cosine, warmup_iters: 0, eta_min: 0, milestones: [], gamma: 0.5, step_per: iter}
-    train: {iterations: 1000, batch_size: 8, grad_clip: null, ema_decay: null, amp: false,
-            deterministic: true, seed: 0, val_every: 500, checkpoint_every: null, time_budget_s: null,
+    train: {iterations: 1000, batch_size: 8, grad_clip: null, ema_decay: null, amp: false, precision: fp32,
+            deterministic: true, seed: 0, val_every: 500, checkpoint_every: null,
             log_every: 10, num_workers: 0, shuffle: true, find_unused_parameters: false}
 """
 from __future__ import annotations
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
+
+from llie_core.core.precision import PRECISIONS
 
 SCHEDULER_TYPES = ("constant", "cosine", "multistep")
 STEP_PER = ("iter", "epoch")
@@ -66,7 +68,11 @@ class SchedulerConfig:
 @dataclass
 class TrainSettings:
     """Loop settings. ``val_every``/``checkpoint_every``/``log_every`` count iterations;
-    ``checkpoint_every`` defaults to ``val_every``; ``time_budget_s`` is per ``train()`` call.
+    ``checkpoint_every`` defaults to ``val_every``. ``amp`` is CUDA fp16 autocast with a gradient scaler;
+    ``precision`` (``fp32`` | ``bf16`` | ``auto``, :mod:`llie_core.core.precision`) is bf16 autocast without one,
+    on CPUs and GPUs (``amp`` wins where both are set). Budgets are iterations: no setting stops a run on a clock, so
+    the same config, seed and software give the same number of steps on any machine (``time_budget_s``, which
+    once did, is refused with an error naming it).
     ``find_unused_parameters`` goes to DistributedDataParallel (multi-process runs only): set it for models
     whose steps leave some parameters without a gradient (e.g. LLFlow), else the second step fails; it costs
     one extra graph traversal per step, so it is off by default."""
@@ -76,11 +82,11 @@ class TrainSettings:
     grad_clip: float | None = None
     ema_decay: float | None = None
     amp: bool = False
+    precision: str = "fp32"
     deterministic: bool = True
     seed: int = 0
     val_every: int | None = None
     checkpoint_every: int | None = None
-    time_budget_s: float | None = None
     log_every: int = 10
     num_workers: int = 0
     shuffle: bool = True
@@ -91,6 +97,9 @@ class TrainSettings:
         if self.iterations < 1 or self.batch_size < 1:
             raise ValueError(f"train.iterations and train.batch_size must be >= 1, got {self.iterations}, "
                              f"{self.batch_size}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"train.precision {self.precision!r} unknown; choose one of {PRECISIONS} "
+                             f"(llie_core.core.precision)")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ValueError(f"train.ema_decay must be in (0, 1) or null, got {self.ema_decay}")
 

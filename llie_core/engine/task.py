@@ -24,6 +24,7 @@ from typing import Any
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from llie_core.core.precision import fp32_region, to_fp32
 from llie_core.engine.registry import TASKS
 from llie_core.losses.registry import LossSet
 
@@ -93,7 +94,10 @@ class SupervisedTask:
         return {**batch, **outputs}
 
     def compute_losses(self, model: nn.Module, batch: Mapping[str, Any], losses: LossSet) -> dict[str, Tensor]:
-        return losses(self.loss_inputs(batch, self.forward(model, batch)))
+        """The forward pass (under the caller's autocast, if any), then every loss and its reduction in fp32."""
+        outputs = self.forward(model, batch)
+        with fp32_region(*outputs.values()):
+            return losses(self.loss_inputs(batch, to_fp32(outputs)))
 
     def validation_output(self, model: nn.Module, batch: Mapping[str, Any]) -> Tensor:
         return self.forward(model, batch)[OUTPUT_KEY]

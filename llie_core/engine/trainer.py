@@ -14,6 +14,7 @@ worker seeds are fixed by (seed, epoch) but a resume in mid-epoch re-seeds the w
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -30,10 +31,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from llie_core.core.precision import autocast, resolve_precision
 from llie_core.core.provenance import run_record, write_json
 from llie_core.engine.checkpoint import load_checkpoint, save_checkpoint
 from llie_core.engine.config import EngineConfig, load_config
-from llie_core.engine.distributed import DistContext, all_reduce_mean, any_rank, barrier, current_context
+from llie_core.engine.distributed import DistContext, all_reduce_mean, barrier, current_context
 from llie_core.engine.ema import build_ema
 from llie_core.engine.optim import build_optimizer, build_scheduler
 from llie_core.engine.sampler import ResumableSampler
@@ -64,7 +66,7 @@ class TrainResult:
     best_metric: float | None
     best_iteration: int | None
     iterations_done: int
-    stopped_reason: str  # completed | time_budget | stop_at_iteration | already_finished
+    stopped_reason: str  # completed | stop_at_iteration | already_finished (budgets are iterations, never a clock)
     amp_active: bool
 
     @property
@@ -167,6 +169,7 @@ class Trainer:
         self.collate_fn = collate_fn
         self.device = device or ctx.device()
         self.amp_active = bool(self.ts.amp and self.device.type == "cuda")
+        self.precision = "fp16-amp" if self.amp_active else resolve_precision(self.ts.precision, self.device)
         seed_everything(self.ts.seed)
         self.module = _make_model(model, cfg.model).to(self.device)
         self.task = task if task is not None else build_task(cfg.task)
@@ -251,7 +254,7 @@ class Trainer:
     def step(self, batch: Mapping[str, Any]) -> dict[str, float]:
         batch = _to_device(batch, self.device)
         self.task.train_mode(self.module)
-        with torch.autocast(self.device.type, enabled=self.amp_active):
+        with self._autocast():
             terms = self.task.compute_losses(self.model, batch, self.losses)
         names = list(terms)
         values = all_reduce_mean(torch.stack([t.detach().float() for t in terms.values()]), self.ctx)
@@ -266,6 +269,11 @@ class Trainer:
         if self.ema is not None:
             self.ema.update_parameters(self.module)
         return logs
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_active:
+            return torch.autocast(self.device.type)
+        return autocast(self.precision, self.device)
 
     def _clip_gradients(self) -> float | None:
         """The global gradient norm after backward (and after unscaling), clipped to ``train.grad_clip`` when set;
@@ -362,24 +370,20 @@ class Trainer:
                     self._after_step(logs, lr, epoch)
                     bar.update(1)
                     bar.set_postfix(loss=f"{logs['loss']:.4g}", refresh=False)
-                    reason = self._stop_reason(start, stop_at_iteration)
+                    reason = self._stop_reason(stop_at_iteration)
                     if reason:
                         return reason
             return "completed"
         finally:
             bar.close()
 
-    def _stop_reason(self, start: float, stop_at_iteration: int | None) -> str | None:
+    def _stop_reason(self, stop_at_iteration: int | None) -> str | None:
         s = self.state
         if s.iteration >= self.ts.iterations:
             return "completed"
         if stop_at_iteration is not None and s.iteration >= stop_at_iteration:
             self.save("last.pt")
             return "stop_at_iteration"
-        budget = self.ts.time_budget_s
-        if budget is not None and any_rank(time.perf_counter() - start >= budget, self.ctx, self.device):
-            self.save("last.pt")
-            return "time_budget"
         return None
 
 
@@ -447,7 +451,9 @@ def train(config: EngineConfig | Mapping[str, Any] | str | os.PathLike, train_da
                           data_checksums)
         record = run_record(profile, cfg.train.seed, cfg.to_dict(), data_checksums, run_dir=str(run_dir),
                             device=str(trainer.device), world_size=ctx.world_size, amp_requested=cfg.train.amp,
-                            amp_active=trainer.amp_active, metric=metric_name,
+                            amp_active=trainer.amp_active, precision=trainer.precision,
+                            precision_requested=cfg.train.precision, threads=torch.get_num_threads(),
+                            iterations=cfg.train.iterations, metric=metric_name,
                             resumed_from_iteration=ckpt["iteration"] if ckpt else None)
         if ctx.is_main:
             write_json(run_dir / "run.json", record)

@@ -10,6 +10,11 @@ Protocol choices (stated here so every table can quote them):
   recorded in the ``skipped`` column of every row and in ``DataFrame.attrs['skipped']`` (also warned once).
 - The CSV is appended and flushed image by image; a re-run skips images already present (resume) and rewrites
   the final ``mean`` row (mean over all image rows).
+- No score is dropped from a mean: a metric undefined on an image (NaN, e.g. NIQE/BRISQUE of a flat output)
+  makes the metric's mean NaN (pandas would skip it, and a method whose outputs collapse would look better); the
+  ``mean`` row's ``skipped`` column says on how many images and names one. (An image row's ``skipped`` column only
+  lists metrics that do not apply to it, e.g. FR metrics without ``high``.) The ``images`` column states how many images a row averages (1 for
+  an image row, all image rows for ``mean``).
 """
 from __future__ import annotations
 
@@ -33,7 +38,8 @@ from llie_core.metrics import create_metric, metric_info
 Tensor = torch.Tensor
 MEAN_ROW = "mean"
 BASE_COLUMNS = ("image",)
-TAIL_COLUMNS = ("height", "width", "seconds", "skipped")
+TAIL_COLUMNS = ("height", "width", "seconds", "skipped", "images")
+COUNT_COLUMN = "images"  # added after the first release: CSVs without it are upgraded on resume
 
 
 def progress_enabled() -> bool:
@@ -46,7 +52,10 @@ def progress_enabled() -> bool:
 
 @runtime_checkable
 class Enhancer(Protocol):
-    """A low-light enhancer: (N,3,H,W) in [0,1] -> (N,3,H,W) in [0,1]."""
+    """A low-light enhancer: (N,3,H,W) in [0,1] -> (N,3,H,W) in [0,1]. ``tileable`` (read with
+    ``getattr(enhancer, 'tileable', True)``) says whether it may run tile by tile on a large image
+    (:func:`llie_core.evaluation.tiling.enhance_tiled`): False for methods whose output at a pixel depends on
+    whole-image statistics (HE, CLAHE, LIME, networks with global pooling or attention)."""
 
     name: str
     pad_multiple: int
@@ -56,14 +65,18 @@ class Enhancer(Protocol):
 
 class WrappedEnhancer:
     """An ``nn.Module`` (put in eval mode) or a function, run without gradients on ``device`` with padding to
-    ``pad_multiple`` and optional clamping to [0,1]."""
+    ``pad_multiple`` and optional clamping to [0,1]. ``tileable`` (see :class:`Enhancer`): ``None`` takes a
+    module's ``tileable`` class attribute (False when it has none: a network is assumed to use global statistics
+    unless its class declares otherwise) and True for a plain function (pointwise or local)."""
 
     def __init__(self, fn: Callable[[Tensor], Tensor], name: str, pad_multiple: int = 1,
-                 device: str | torch.device = "cpu", clamp: bool = True) -> None:
+                 device: str | torch.device = "cpu", clamp: bool = True, tileable: bool | None = None) -> None:
         if pad_multiple < 1:
             raise ValueError(f"enhancer {name!r}: pad_multiple must be >= 1, got {pad_multiple}")
         if isinstance(fn, torch.nn.Module):
             fn = fn.to(device).eval()
+            tileable = bool(getattr(fn, "tileable", False)) if tileable is None else tileable
+        self.tileable = True if tileable is None else bool(tileable)
         self.fn, self.name, self.pad_multiple = fn, name, pad_multiple
         self.device, self.clamp = torch.device(device), clamp
 
@@ -75,13 +88,15 @@ class WrappedEnhancer:
         return out.clamp(0, 1) if self.clamp else out
 
     def __repr__(self) -> str:
-        return f"WrappedEnhancer(name={self.name!r}, pad_multiple={self.pad_multiple}, device={self.device})"
+        return (f"WrappedEnhancer(name={self.name!r}, pad_multiple={self.pad_multiple}, device={self.device}, "
+                f"tileable={self.tileable})")
 
 
 def as_enhancer(model_or_fn: Callable[[Tensor], Tensor], name: str, pad_multiple: int = 1,
-                device: str | torch.device = "cpu", clamp: bool = True) -> Enhancer:
-    """Wrap a model or function as an :class:`Enhancer` (eval mode, no_grad, reflect-pad then crop)."""
-    return WrappedEnhancer(model_or_fn, name, pad_multiple, device, clamp)
+                device: str | torch.device = "cpu", clamp: bool = True, tileable: bool | None = None) -> Enhancer:
+    """Wrap a model or function as an :class:`Enhancer` (eval mode, no_grad, reflect-pad then crop);
+    ``tileable`` as :class:`WrappedEnhancer` decides it."""
+    return WrappedEnhancer(model_or_fn, name, pad_multiple, device, clamp, tileable)
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,8 @@ class _CsvLog:
         if not self.path.is_file() or self.path.stat().st_size == 0:
             return []
         frame = pd.read_csv(self.path, dtype={"image": str}, keep_default_na=True)
+        if COUNT_COLUMN not in frame.columns and list(frame.columns) == [c for c in self.columns if c != COUNT_COLUMN]:
+            frame[COUNT_COLUMN] = 1  # an earlier version's CSV: every image row scores one image
         if list(frame.columns) != self.columns:
             raise ValueError(f"{self.path}: existing columns {list(frame.columns)} differ from this run's "
                              f"{self.columns}; delete the file or choose another csv_path to start afresh")
@@ -176,11 +193,20 @@ class _CsvLog:
 def _mean_row(frame: pd.DataFrame, metric_names: list[str]) -> dict[str, Any]:
     numeric = [*metric_names, "height", "width", "seconds"]
     row: dict[str, Any] = {"image": MEAN_ROW}
-    for col in numeric:
+    for col in numeric:  # metrics: NaN stays NaN (never dropped); height/width/seconds: NaN-free anyway
         values = pd.to_numeric(frame[col], errors="coerce")
-        row[col] = float(values.mean()) if values.notna().any() else math.nan
+        skipna = col not in metric_names
+        row[col] = float(values.mean(skipna=skipna)) if values.notna().any() else math.nan
     skipped = sorted({s for s in frame["skipped"].dropna().astype(str) if s})
+    reasons = frame["skipped"].fillna("").astype(str)
+    for name in metric_names:  # NaN scores that are not an inapplicable metric: undefined on those images
+        undefined = pd.to_numeric(frame[name], errors="coerce").isna() & ~reasons.str.contains(f"{name}: ",
+                                                                                             regex=False)
+        if undefined.any():
+            skipped.append(f"{name}: undefined (NaN) on {int(undefined.sum())} of {len(frame)} image(s), e.g. "
+                           f"{frame.loc[undefined, 'image'].iloc[0]}; kept, so the mean is NaN")
     row["skipped"] = "; ".join(skipped)
+    row[COUNT_COLUMN] = len(frame)
     return row
 
 
@@ -264,5 +290,5 @@ def _evaluate_item(enhancer: Enhancer, item: Mapping[str, Any], name: str, specs
         else:
             row[metric.name] = _score(metric, output, target)
     row.update(height=output.shape[-2], width=output.shape[-1], seconds=seconds, skipped="; ".join(skipped),
-               _output=output)
+               images=1, _output=output)
     return row

@@ -6,6 +6,13 @@ A dataset that is not on disk gives a row with ``status = 'not run: <reason>'``:
 
 Per-image scores go to ``<out_dir>/<enhancer>/<dataset>.csv`` (resumable, see :func:`llie_core.evaluation.loop.evaluate`);
 :func:`evaluate_suite` returns one summary row per dataset.
+
+Evaluation option ``resize`` (JCRNet's test protocol, TMM 2023 §IV-A: "for our experiments, we uniformly resized
+them to 384x384"): ``evaluate_suite(..., resize=384)`` scores every test image, low and reference alike, resized
+to 384x384 (:class:`ResizedTestSet`: the full image, not the profile's ``eval_max_side`` crop; antialiased
+bilinear resize, i.e. area-like averaging when shrinking, then rounded to 8 bits as a resized image file would
+be). Its per-image scores go to ``<dataset>@384x384.csv`` and its summary rows carry ``eval_resize = 384``, so
+they never mix with the full-size rows (``eval_resize`` is absent/NaN there).
 """
 from __future__ import annotations
 
@@ -15,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
 
 from data_prep.datasets import PairedImageDataset, UnpairedImageDataset, evenly_spaced, resolve_paired, resolve_unpaired
 from data_prep.settings import DataSettings
@@ -36,18 +46,59 @@ def tile_config(settings: EvalSettings) -> TileConfig:
                       memory_budget_mb=settings.memory_budget_mb)
 
 
-def paired_test_set(name: str, data: DataSettings, pad_multiple: int = 1):
-    """The test split of a paired dataset as full images (cropped to ``data.eval_max_side`` when set)."""
+class ResizedTestSet(Dataset):
+    """Every item of ``dataset`` (``low`` and, when present, ``high``) resized to ``size`` x ``size``: the
+    evaluation option ``resize`` (module docstring). ``torch.nn.functional.interpolate(mode='bilinear',
+    antialias=True, align_corners=False)`` on the unpadded image (the item's ``size`` crop), clamped to [0, 1]
+    and rounded to 8 bits; ``size`` of the item becomes ``(size, size)``. ``names`` (and ``pairs`` / ``files``)
+    are those of ``dataset``."""
+
+    def __init__(self, dataset: Any, size: int) -> None:
+        if int(size) < 1:
+            raise ValueError(f"resize must be a positive side length, got {size}")
+        self.dataset, self.size = dataset, int(size)
+        self.names = dataset.names
+        for attr in ("pairs", "files"):
+            if hasattr(dataset, attr):
+                setattr(self, attr, getattr(dataset, attr))
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def _resize(self, image: torch.Tensor, size: Sequence[int] | None) -> torch.Tensor:
+        if size is not None:
+            image = image[..., :int(size[0]), :int(size[1])]
+        out = F.interpolate(image[None].float(), size=(self.size, self.size), mode="bilinear", align_corners=False,
+                            antialias=True)[0]
+        return (out.clamp(0, 1) * 255).round() / 255
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = dict(self.dataset[index])
+        for key in ("low", "high"):
+            if key in item:
+                item[key] = self._resize(item[key], item.get("size"))
+        item["size"] = (self.size, self.size)
+        return item
+
+
+def paired_test_set(name: str, data: DataSettings, pad_multiple: int = 1, resize: int | None = None):
+    """The test split of a paired dataset as full images (cropped to ``data.eval_max_side`` when set); with
+    ``resize`` every full image resized to ``resize`` x ``resize`` instead (:class:`ResizedTestSet`, no crop)."""
 
     pairs = resolve_paired(name, data, "test")
+    if resize:
+        return ResizedTestSet(PairedImageDataset(pairs), resize)
     return PairedImageDataset(pairs, pad_multiple=pad_multiple, max_side=data.eval_max_side)
 
 
-def unpaired_test_set(name: str, data: DataSettings, pad_multiple: int = 1):
+def unpaired_test_set(name: str, data: DataSettings, pad_multiple: int = 1, resize: int | None = None):
     """An unpaired test set, at most ``data.max_unpaired_images`` images (even spacing), cropped to
-    ``data.eval_unpaired_max_side`` (else ``eval_max_side``) when set."""
+    ``data.eval_unpaired_max_side`` (else ``eval_max_side``) when set; with ``resize`` every full image resized to
+    ``resize`` x ``resize`` instead (:class:`ResizedTestSet`, no crop)."""
 
     files = evenly_spaced(resolve_unpaired(name, data, "test"), data.max_unpaired_images)
+    if resize:
+        return ResizedTestSet(UnpairedImageDataset(files), resize)
     return UnpairedImageDataset(files, pad_multiple=pad_multiple, max_side=data.unpaired_side)
 
 
@@ -67,10 +118,12 @@ def _summary(frame: pd.DataFrame, dataset: str, kind: str, metrics: Sequence[str
 def evaluate_suite(enhancer: Enhancer, profile: Profile, out_dir: str | os.PathLike, *,
                    paired: Sequence[str] | None = None, unpaired: Sequence[str] | None = None,
                    paired_metrics: Sequence[str] = PAIRED_METRICS,
-                   unpaired_metrics: Sequence[str] = UNPAIRED_METRICS, save_images: bool = False) -> pd.DataFrame:
+                   unpaired_metrics: Sequence[str] = UNPAIRED_METRICS, save_images: bool = False,
+                   resize: int | None = None) -> pd.DataFrame:
     """Score ``enhancer`` on the profile's paired and unpaired test sets; one row per dataset.
 
-    ``paired``/``unpaired`` default to the profile's ``data.eval_paired``/``data.eval_unpaired``.
+    ``paired``/``unpaired`` default to the profile's ``data.eval_paired``/``data.eval_unpaired``. ``resize``: the
+    evaluation option of the module docstring (e.g. 384, JCRNet's protocol); rows then carry ``eval_resize``.
     """
 
     out = Path(out_dir) / enhancer.name
@@ -80,15 +133,18 @@ def evaluate_suite(enhancer: Enhancer, profile: Profile, out_dir: str | os.PathL
         metrics = paired_metrics if kind == "paired" else unpaired_metrics
         try:
             make = paired_test_set if kind == "paired" else unpaired_test_set
-            dataset = make(name, profile.data, enhancer.pad_multiple)
+            dataset = make(name, profile.data, enhancer.pad_multiple, resize=resize)
         except (DatasetError, FileNotFoundError) as error:
             rows.append(_not_run(name, kind, error))
             continue
-        frame = evaluate(enhancer, dataset, list(metrics), out / f"{name}.csv", tile=tile,
-                         save_dir=out / name if save_images else None)
+        stem = f"{name}@{int(resize)}x{int(resize)}" if resize else name
+        frame = evaluate(enhancer, dataset, list(metrics), out / f"{stem}.csv", tile=tile,
+                         save_dir=out / stem if save_images else None)
         rows.append(_summary(frame, name, kind, metrics))
     table = pd.DataFrame(rows)
     table.insert(0, "method", enhancer.name)
+    if resize:
+        table["eval_resize"] = int(resize)
     return table
 
 

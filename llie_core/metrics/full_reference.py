@@ -1,4 +1,4 @@
-"""PSNR and the three SSIM protocols used by the LLIE papers (methods.md §0, anchors_and_protocols.md).
+"""PSNR and the four SSIM protocols used by the LLIE papers (methods.md §0, anchors_and_protocols.md).
 
 All of them score 8-bit images by default (``quantize=True``): LOL results are saved as PNG and the
 LOL / Retinexformer / HVI-CIDNet / LLFlow scripts measure the uint8 files. ``quantize=False`` scores the floats.
@@ -10,6 +10,7 @@ import math
 import cv2
 import numpy as np
 import torch
+from skimage.color import rgb2gray
 from skimage.metrics import structural_similarity
 
 from llie_core.metrics.base import FR, Metric, MetricInfo, PerImageMetric
@@ -69,6 +70,27 @@ class SSIMGray(PerImageMetric):
         return float(structural_similarity(opencv_rgb2gray(output), opencv_rgb2gray(target), data_range=255.0))
 
 
+FRLIE_SSIM_WINDOW = 51
+
+
+class SSIMFRLIE(PerImageMetric):
+    """FRLIE's released evaluation script: ``compare_ssim(rgb2gray(gt), rgb2gray(pred), data_range=1,
+    win_size=51)`` (skimage ``structural_similarity``; ``compare_ssim`` is its old name), i.e. skimage ``rgb2gray``
+    (0.2125 R + 0.7154 G + 0.0721 B, no rounding) of the [0, 1] float images, a 51x51 uniform window, sample
+    covariance, K1 = 0.01, K2 = 0.03, data range 1, mean over the valid region. The images are the 8-bit outputs
+    (PNG read as floats / 255) unless ``quantize=False``. This is the protocol of FRLIE's reported SSIM (ledger
+    metric ``ssim_frlie``, Table 1)."""
+
+    def score_image(self, output: np.ndarray, target: np.ndarray | None) -> float:
+        return frlie_ssim(output / 255.0, target / 255.0)
+
+
+def frlie_ssim(output: np.ndarray, target: np.ndarray) -> float:
+    """FRLIE's SSIM of two RGB float images in [0, 1] (HWC): the released script's call, argument order included."""
+    return float(structural_similarity(rgb2gray(target), rgb2gray(output), data_range=1,
+                                       win_size=FRLIE_SSIM_WINDOW))
+
+
 _QUANT = " Scored on 8-bit quantised images unless quantize=False."
 register_metric(MetricInfo(
     "psnr", FR, False, "PSNR (dB) on RGB, data range 1, MSE over all channels." + _QUANT, (0.0, math.inf),
@@ -85,3 +107,8 @@ register_metric(MetricInfo(
     "ssim_gray", FR, False, "SSIM, LLFlow convention: skimage defaults (7x7 uniform window, sample covariance) "
     "on cv2 RGB2GRAY images (LLFlow code/Measure.py)." + _QUANT, (-1.0, 1.0),
     factory=metric_class(SSIMGray)))
+register_metric(MetricInfo(
+    "ssim_frlie", FR, False, "SSIM, FRLIE released evaluation script: skimage structural_similarity(rgb2gray(gt), "
+    "rgb2gray(pred), data_range=1, win_size=51) on [0, 1] float images (skimage rgb2gray 0.2125R+0.7154G+0.0721B, "
+    "51x51 uniform window, sample covariance, valid region); the protocol of FRLIE's reported SSIM." + _QUANT,
+    (-1.0, 1.0), factory=metric_class(SSIMFRLIE)))

@@ -4,7 +4,10 @@ Origin: the KinD evaluation script. HVI-CIDNet / ICLR ``measure.py`` (``--use_GT
 ``test_from_dataset.py --GT_mean`` rescale the (8-bit) output by ``mean_gray(target) / mean_gray(output)``,
 clip to the valid range and score the result without re-rounding. Variants (``variant=``):
 
-- ``hvi`` (default): gray = cv2 RGB->GRAY (BT.601 ``.299R + .587G + .114B``, rounded on 8-bit images).
+- ``hvi`` (default): gray = cv2 RGB->GRAY (BT.601 ``.299R + .587G + .114B``, rounded on 8-bit images). With the
+  8-bit output (``quantize=True``, the default) it reproduces IRLE Table 1 Zero-DCE 21.06/0.535 (``psnr_gtmean`` /
+  ``ssim_gtmean`` of the released weights on LOLv1 eval15: 21.0567 / 0.5351; the other variants tried are in
+  :mod:`llie_core.analysis.gt_mean_anchor` and notebook 05).
 - ``retinexformer``: cv2 BGR->GRAY applied to RGB arrays, i.e. swapped R/B weights, unrounded floats.
 - ``llflow``: LLFlow ``code/test.py``: gray mean of the target over the plain mean of *all output channels*.
 
@@ -40,6 +43,12 @@ def _gray_mean(x: torch.Tensor, weights: tuple[float, float, float], round_8bit:
         gray_8bit = (torch.einsum("nchw,c->nhw", q, fixed) + (1 << 14)) >> 15
         gray = torch.where(is_8bit, gray_8bit.double(), gray)
     return gray.flatten(1).mean(dim=1) / 255.0
+
+
+def gray_mean(x: torch.Tensor, weights: tuple[float, float, float] = BT601, round_8bit: bool = True) -> torch.Tensor:
+    """Mean gray level per image of an ``(N, 3, H, W)`` batch in [0, 1] (see the ``hvi`` variant: cv2's uint8
+    fixed point on 8-bit images when ``round_8bit``, else the float ``weights``)."""
+    return _gray_mean(x, weights, round_8bit)
 
 
 def gt_mean_scale(output: torch.Tensor, target: torch.Tensor, variant: str = "hvi") -> torch.Tensor:
@@ -87,7 +96,9 @@ def gt_mean(metric: Metric | str, variant: str = "hvi", **overrides) -> GTMean:
 def gt_mean_info(base: MetricInfo) -> MetricInfo:
     return MetricInfo(f"{base.name}_gtmean", FR, base.lower_better,
                       "GT-mean corrected (output x mean_gray(target)/mean_gray(output), clipped; variant='hvi' "
-                      f"default, 'retinexformer', 'llflow'), then: {base.description}", base.score_range,
+                      "default, HVI-CIDNet measure.py on the 8-bit output: reproduces IRLE Table 1 Zero-DCE "
+                      f"21.06/0.535 with psnr/ssim; 'retinexformer', 'llflow'), then: {base.description}",
+                      base.score_range,
                       factory=_gt_mean_factory(base.name))
 
 

@@ -5,7 +5,13 @@ crop_border 0, 96x96 blocks, 2 scales (MATLAB bicubic antialiased ``imresize(., 
 ``sqrt((mu_p - mu_d) pinv((C_p + C_d)/2) (mu_p - mu_d)^T)``. Lower is better.
 
 Official differences offered as options: ``color='ycbcr_y'`` (BasicSR's default input, used by HVI-CIDNet's
-``measure_niqe_bris.py``; ``'ycbcr_y_swapped'`` reproduces its RGB-as-BGR quirk), ``precision`` (see below)."""
+``measure_niqe_bris.py``; ``'ycbcr_y_swapped'`` reproduces its RGB-as-BGR quirk), ``precision`` (see below).
+
+Images without natural-scene statistics (protocol): a flat image (one gray level after rounding) and an image
+of which fewer than two blocks have finite features score NaN (MATLAB's ``niqe`` gives NaN too), with one
+``RuntimeWarning`` saying why; numpy's own warnings of the flat blocks are silenced. Blocks with undefined
+features are left out of the mean feature vector (as BasicSR does). Tables never drop such a NaN: their means
+propagate it and state how many images they average (``llie_core.evaluation``)."""
 from __future__ import annotations
 
 import math
@@ -50,19 +56,30 @@ def niqe_features(gray: np.ndarray, window: np.ndarray, block_size: int = 96) ->
 
 
 def niqe_score(gray: np.ndarray, params: dict[str, np.ndarray], block_size: int = 96) -> float:
-    """NIQE of a rounded 2-D gray image in [0, 255] against the pristine model ``params``."""
+    """NIQE of a rounded 2-D gray image in [0, 255] against the pristine model ``params``; NaN (with a
+    ``RuntimeWarning``) for a flat image or one with fewer than two blocks of finite features."""
     rows, cols = gray.shape[0] // block_size, gray.shape[1] // block_size
     if rows * cols < 2:
         raise ValueError(f"NIQE needs at least two {block_size}x{block_size} blocks (a feature covariance), "
                          f"got an image of {gray.shape[0]}x{gray.shape[1]}; use e.g. >= {block_size}x{2 * block_size}")
-    feats = niqe_features(gray, params["gaussian_window"], block_size)
+    if np.ptp(gray) == 0:
+        warnings.warn(f"NIQE is undefined for a flat image (every pixel {float(gray.flat[0]):g} of 255, "
+                      f"{gray.shape[0]}x{gray.shape[1]}): scored NaN, which table means keep (never dropped)",
+                      RuntimeWarning, stacklevel=2)
+        return float("nan")
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # flat blocks: "Mean of empty slice" etc.
+        feats = niqe_features(gray, params["gaussian_window"], block_size)
     finite = feats[~np.isnan(feats).any(axis=1)]
     if len(finite) < 2:  # flat blocks have no NSS statistics; MATLAB's niqe gives NaN as well
         warnings.warn(f"NIQE is undefined for this {gray.shape[0]}x{gray.shape[1]} image: only {len(finite)} of "
-                      f"{len(feats)} blocks have finite features (a flat or nearly flat image); scored NaN",
+                      f"{len(feats)} blocks have finite features (a flat or nearly flat image); scored NaN, which "
+                      "table means keep (never dropped)",
                       RuntimeWarning, stacklevel=2)
         return float("nan")
-    mu = np.nanmean(feats, axis=0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mu = np.nanmean(feats, axis=0)
     cov = np.cov(finite, rowvar=False)
     diff = params["mu_pris_param"].ravel() - mu
     return float(np.sqrt(diff @ np.linalg.pinv((params["cov_pris_param"] + cov) / 2.0) @ diff))
@@ -101,4 +118,5 @@ class NIQE(PerImageMetric):
 register_metric(MetricInfo(
     "niqe", NR, True, "NIQE, LIVE MATLAB release (computequality.m) with the LIVE pristine model, MATLAB rgb2gray "
     "input rounded, 96x96 blocks, 2 scales, crop_border 0 (BasicSR calculate_niqe port; color='ycbcr_y' for "
-    "BasicSR's default). Needs >= 2 blocks.", (0.0, math.inf), factory=metric_class(NIQE)))
+    "BasicSR's default). Needs >= 2 blocks. A flat image (one gray level) or one with < 2 blocks of finite "
+    "features scores NaN (with a RuntimeWarning); table means keep the NaN.", (0.0, math.inf), factory=metric_class(NIQE)))

@@ -32,6 +32,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from llie_core.core.precision import full_precision
+
 EPS = 1e-8
 
 
@@ -80,6 +82,7 @@ class HVITransform(nn.Module):
         """``C_k(I) = (sin(pi I / 2) + eps) ** k`` (paper Eq. 3, with the code's reciprocal k)."""
         return (torch.sin(intensity * (0.5 * math.pi)) + self.eps).pow(k)
 
+    @full_precision
     def forward(self, rgb: Tensor) -> Tensor:
         _check(rgb, "RGB")
         hue, saturation, value = rgb_to_hue_saturation(rgb, self.eps)
@@ -87,6 +90,7 @@ class HVITransform(nn.Module):
         angle = 2.0 * math.pi * hue
         return torch.cat([chroma * torch.cos(angle), chroma * torch.sin(angle), value], dim=1)
 
+    @full_precision
     def inverse(self, hvi: Tensor, saturation_gate: float | None = None, rgb_scale: float | None = None,
                 k_gradient: bool = False) -> Tensor:
         """HVI -> RGB (official ``PHVIT``).

@@ -31,8 +31,9 @@ ASSUMPTIONS (model level):
   log domain), plain 3x3 conv/ReLU stack, ``L = min_illumination ** sigmoid(z)`` (zero-initialised head: a flat
   ``init_illumination`` at the start), bilinear upsampling: smooth by construction, so no separate smoothness
   loss. ``per_channel=True`` (3 maps) lets the gain correct colour casts; ``False`` gives one grey map.
-* StructureNet: residual CNN at full resolution on [enhanced_noisy, log gain] (head 3x3, ``num_blocks`` ReLU
-  residual blocks, 3x3 tail initialised to zero so training starts from ``enhanced_noisy``). Its residual is
+* StructureNet: residual CNN on [enhanced_noisy, log gain] (head 3x3, ``num_blocks`` ReLU residual blocks, 3x3
+  tail initialised to zero so training starts from ``enhanced_noisy``), working at 1/``scale`` resolution on the
+  pixel-unshuffled input (see COST). Its residual is
   high-passed (minus a Gaussian blur, ``highpass_sigma`` = the pseudo-GT low-pass sigma): brightness and colour
   are the illumination branch's job (Retinex split), structure/noise the StructureNet's. Without it, a short
   trial on LOL training crops showed StructureNet taking over the brightening (pseudo-GT loss) while the IAP
@@ -46,6 +47,35 @@ ASSUMPTIONS (model level):
   ``pd_factor`` (odd sizes are replicate-padded, ``pd_pad``; tests check every pixel); end to end, the output
   at p still depends on low(p) through stage 1 (illumination and StructureNet see it), by design.
 * Raw (unclamped) tensors go to the losses; ``forward`` (inference) clamps to [0, 1].
+
+COST (project page, Table 2, 400x600 input, RTX 3090): whole network 2.204 M parameters / 79.139 G MACs, stage 1
+0.887 M / 32.479 G. "M" is 10^6 here (the page's Zero-DCE row, 0.079 M / 19.008 G, is Zero-DCE's 79,416
+parameters in SI millions and about 79 k MACs per pixel x 240,000 pixels), and the figures are multiply-adds. A
+network of 2.2 M parameters that convolves every pixel costs about params x pixels = 530 G MACs; 79 G means that
+about 85 % of the weights work at reduced resolution (MACs / (params x pixels) = 0.15 for both stages). The
+page does not say how; the design below is [A]ssumed, chosen to meet both figures within 10 % while keeping every
+component the page names (counted by ``llie_core.evaluation.complexity`` / torch's FlopCounterMode at 1x3x400x600,
+conv and matmul only; ``tests/models/test_irle.py`` pins them):
+
+* [A] Illumination at 1/4 resolution (unchanged idea, wider: 96 channels x 8 layers, 504,387 parameters at
+  15,000 positions). Illumination is smooth, so this is where a Retinex design can spend parameters cheaply.
+* [A] StructureNet on the 2x2 pixel-unshuffled input (``structure.scale: 2``; 24 input channels at 200x300, 52
+  channels x 8 residual blocks, 407,120): a residual CNN at half resolution whose 2x2 pixel-shuffled output still
+  carries full-resolution detail (the 12 output channels are the 4 pixels of each cell).
+* [A] Denoiser body on 2x2 cells (``denoiser.cell: 2``; 72 channels x 10 dilated blocks, 584,148 at 60,000 cell
+  positions). The centre-masked convolution then blinds the whole 2x2 cell: the output at p is exactly
+  independent of the input at p (and of its 3 cell neighbours); the blind 8-neighbour ring-mean base stays at full
+  resolution. A larger blind region also suits the spatially correlated residual noise of the stage-1 output.
+* [A] GAFM prior branch at 1/4 resolution (``prior_scale: 4``; 3 layers of 3x3 encoder and 3x3 FiLM heads, 48
+  hidden channels, 728,784): the gain prior is the bilinear upsampling of a 1/4-resolution illumination map, so
+  (gamma, beta) are computed there and upsampled bilinearly to the body's resolution.
+
+Counted (paper config): stage 1 911,507 parameters (+2.8 %) / 32.004 G MACs (-1.5 %); whole network 2,224,439
+(+0.9 %) / 77.856 G MACs (-1.6 %). The earlier full-resolution topology (every branch at full resolution,
+1x1 GAFM) is kept as :data:`FULL_RESOLUTION_MODEL` (2,215,497 parameters but 525.5 G MACs: stage 1 214.0 G,
+denoiser 311.5 G): build it with ``IRLE(**FULL_RESOLUTION_MODEL)``; the switches are ``structure.scale``,
+``denoiser.cell``, ``denoiser.prior_scale`` / ``prior_kernel`` / ``prior_layers`` (1 / 1 / 1 / 1 / 2 there, the
+class defaults; ``tests/helpers.TINY_IRLE`` keeps them, so the small unit tests cover both layouts).
 """
 from __future__ import annotations
 
@@ -61,6 +91,15 @@ from llie_core.models.blocks import ResBlock
 from llie_core.models.irle_blindspot import BlindSpotDenoiser
 from llie_core.models.irle_pseudo_gt import LocalExposurePseudoGT, gaussian_blur
 from llie_core.models.registry import MODELS
+
+# The pre-issue-19 paper topology: every branch at full resolution (2,215,497 parameters, 525.5 G MACs at 400x600,
+# 6.6x the page's Table 2); the class defaults of the resolution switches reproduce it.
+FULL_RESOLUTION_MODEL: dict[str, Any] = {
+    "illumination": {"channels": 32, "num_layers": 4, "downsample": 4},
+    "structure": {"channels": 64, "num_blocks": 12, "scale": 1},
+    "denoiser": {"channels": 96, "num_blocks": 12, "prior_hidden": 32, "cell": 1, "prior_scale": 1,
+                 "prior_kernel": 1, "prior_layers": 2},
+}
 
 # the 8 ordered pairs of 4-adjacent positions in a 2x2 cell (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right)
 NEIGHBOR_PAIRS = ((0, 1), (1, 0), (0, 2), (2, 0), (1, 3), (3, 1), (2, 3), (3, 2))
@@ -106,19 +145,32 @@ class IlluminationNet(nn.Module):
 class StructureNet(nn.Module):
     """Stage-1 structure extraction: ``enhanced + highpass(tail(blocks(head([enhanced, log_gain]))))`` (module
     ASSUMPTIONS). ``highpass_sigma``: the residual minus its Gaussian blur, so the branch cannot move brightness or
-    colour at the scale the pseudo GT constrains; ``None`` keeps the raw residual."""
+    colour at the scale the pseudo GT constrains; ``None`` keeps the raw residual. ``scale`` > 1: head, blocks and
+    tail work on the pixel-unshuffled input (``6 * scale**2`` channels at 1/``scale`` resolution; sizes padded by
+    replication to a multiple and cropped back) and the residual is pixel-shuffled back to full resolution."""
 
-    def __init__(self, channels: int = 48, num_blocks: int = 4, highpass_sigma: float | None = 8.0) -> None:
+    def __init__(self, channels: int = 48, num_blocks: int = 4, highpass_sigma: float | None = 8.0,
+                 scale: int = 1) -> None:
         super().__init__()
-        self.highpass_sigma = highpass_sigma
-        self.head = nn.Sequential(nn.Conv2d(6, channels, 3, padding=1), nn.ReLU())
+        if scale < 1:
+            raise ValueError(f"StructureNet scale must be >= 1, got {scale}")
+        self.highpass_sigma, self.scale = highpass_sigma, scale
+        self.head = nn.Sequential(nn.Conv2d(6 * scale * scale, channels, 3, padding=1), nn.ReLU())
         self.blocks = nn.Sequential(*(ResBlock(channels, activation="relu") for _ in range(num_blocks)))
-        self.tail = nn.Conv2d(channels, 3, 3, padding=1)
+        self.tail = nn.Conv2d(channels, 3 * scale * scale, 3, padding=1)
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(self.tail.bias)
 
     def forward(self, enhanced: Tensor, log_gain: Tensor) -> Tensor:
-        residual = self.tail(self.blocks(self.head(torch.cat([enhanced, log_gain], dim=1))))
+        x = torch.cat([enhanced, log_gain], dim=1)
+        h, w = x.shape[-2:]
+        s = self.scale
+        if s > 1:
+            pad = (0, (-w) % s, 0, (-h) % s)
+            x = F.pixel_unshuffle(F.pad(x, pad, mode="replicate") if any(pad) else x, s)
+        residual = self.tail(self.blocks(self.head(x)))
+        if s > 1:
+            residual = F.pixel_shuffle(residual, s)[..., :h, :w]
         if self.highpass_sigma:
             residual = residual - gaussian_blur(residual, self.highpass_sigma)
         return enhanced + residual
@@ -178,8 +230,10 @@ class IRLE(nn.Module):
     Args:
         illumination: ``IlluminationNet`` kwargs (channels, num_layers, downsample, per_channel,
             min_illumination, init_illumination).
-        structure: ``StructureNet`` kwargs (channels, num_blocks); ``None``: stage-1 output = low * gain.
-        denoiser: ``BlindSpotDenoiser`` kwargs (channels, num_blocks, gafm, prior_hidden, base); ``None``: no stage 2
+        structure: ``StructureNet`` kwargs (channels, num_blocks, highpass_sigma, scale); ``None``: stage-1
+            output = low * gain.
+        denoiser: ``BlindSpotDenoiser`` kwargs (channels, num_blocks, gafm, prior_hidden, base, cell, prior_scale,
+            prior_kernel, prior_layers); ``None``: no stage 2
             (the output is the stage-1 output, the "no denoiser" ablation).
         pseudo_gt: ``LocalExposurePseudoGT`` kwargs.
         train_pd_factor: pixel-shuffle downsampling factor applied to the denoiser's input in ``stage2_outputs``.

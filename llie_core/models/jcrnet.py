@@ -5,8 +5,9 @@ Three stages (paper §III, Figs. 2-3), each in its own file:
 * FES (``jcrnet_fes.py``, §III-A): Eq. 1 residual-block step, residual channel attention (Eqs. 2-4), an
   encoder-decoder with skips and the self-supervised block (SSB) giving the supervised stage-1 image x_A and the
   features passed on.
-* JRS (``jcrnet_jrs.py``, §III-B): per-colour-channel branches, spatial feature transform (Eq. 5) and Retinex
-  colour correction ``x_J = x_A / R(S(x_A, E(x_A)))`` (Eq. 6) with the 128-channel correction net.
+* JRS (``jcrnet_jrs.py``, §III-B): detail enhancement E, spatial feature transform (Eq. 5) and Retinex
+  colour correction ``x_J = x_A / R(S(x_A, E(x_A)))`` (Eq. 6) with the 128-channel correction net R, whose
+  illumination has one map per colour channel (``jrs_branches``, below).
 * IAS (``jcrnet_ias.py``, §III-C): aggregation of the input and the previous stage, back projection
   ``R_F = L2(lambda x_F - D(L1(x_F)))`` (Eq. 7) added to the prediction.
 
@@ -18,15 +19,17 @@ paper does not give the weights) (``llie_core/configs/jcrnet/*.yaml``). :meth:`J
 
 Ablation switches (constructor flags; the config ``variants`` set them):
 ``fes``/``jrs``/``ias`` (Tables III-IV; without FES the JRS reads the input, without JRS the IAS reads x_A,
-without IAS the output is x_J), ``encoder_decoder``/``cab``/``ssb`` (Table V), ``per_channel`` (l_rgb) and
-``modulation`` (l_m, Table VI).
+without IAS the output is x_J), ``encoder_decoder``/``cab``/``ssb`` (Table V), ``jrs_branches`` (l_rgb) and
+``modulation`` (l_m, Table VI). ``per_channel`` (bool) is the former switch, kept so that configs of earlier runs
+still build: True = ``jrs_branches='per_channel'``, False = ``'single_rgb_map'``.
 
 Paper vs released code (``woshiyll/JCRNet`` ``JCRNet_LBP9_M.py``, an unfinished MindSpore port built on DGUNet;
 ``shared/specs/methods.md`` §3) - the paper is implemented, each code behaviour is an option:
 
 * Eq. 6 divides by R; the code returns R itself (its division is commented out): ``jrs_output='map'``.
 * Eq. 5 is the affine SFT ``S_c * S_1 + S_h``; the code concatenates S_c: ``sft_mode='concat'``.
-* The code has one RGB JRS branch (``per_channel=False``, which is also the "w/o l_rgb" row).
+* The code has one RGB JRS branch whose R ends in 3 channels: ``jrs_branches='single_rgb_map'``, the default
+  (see "Which reading of l_rgb" below). Its U-Net is instantiated with depth 2 (the class default is 3).
 * The SSB follows MPRNet's supervised attention (ref. [30], sigmoid gate); the code drops the gate:
   ``ssb_gate=False``.
 * Eq. 1 has no step size; the code scales the step by 0.4412 (FES) and 0.4965 (IAS): ``fes_step``/``ias_step``.
@@ -35,11 +38,13 @@ Paper vs released code (``woshiyll/JCRNet`` ``JCRNet_LBP9_M.py``, an unfinished 
 
 Assumptions (not stated in the paper; all configurable):
 
-* Widths of FES, E, the SFT and the condition net are the released ones (n_feat 40, U-Net +20 per level, depth 2,
-  CA reduction 4, residual blocks 3 -> 64 -> 3; E 32/64; condition 64 -> 32; SFT 64). R: two conv-BN-ReLU
-  layers and two residual blocks at 128, conv1x1 -> 3, sigmoid (six 128-channel convs, as released).
-* Per-channel mode: E, the condition net and S are separate (unshared) branches per colour channel; their
-  3 x 64 features are concatenated for R, which predicts a 3-channel illumination.
+* Widths of FES, E, the SFT and the condition net are the released ones (n_feat 40, U-Net +20 per level, CA
+  reduction 4, residual blocks 3 -> 64 -> 3; E 32/64; condition 64 -> 32; SFT 64). U-Net depth 3 (encoder
+  widths 40, 60, 80): the released Encoder/Decoder classes' default depth; JCRNet_LBP9_M.py instantiates them
+  with 2, but depth 3 is what brings the parameter count to Table VII's (below). R: two conv-BN-ReLU layers and
+  two residual blocks at 128, conv1x1 -> 3, sigmoid (six 128-channel convs, as released).
+* ``jrs_branches='per_channel'`` (variant ``per_channel_branches``): E, the condition net and S are separate
+  (unshared) branches per colour channel; their 3 x 64 features are concatenated for R (3-channel illumination).
 * "w/o l_m": the SFT layers are removed; E and the condition net then have no consumer and are removed too.
 * "w/o SSB": x_A comes from a plain conv ``to_image(f) + x_r``; the recipe drops the stage-1 supervision.
 * IAS: "the original image and the output of the previous stage are employed as the input ... the features in
@@ -56,13 +61,41 @@ Assumptions (not stated in the paper; all configurable):
 * E (detail enhancement) ends with the 1x1 conv, without the released final ReLU (dead from initialisation for
   about 4 in 10 seeds, which would cut E and the SFT condition off).
 
-Size (defaults): 2,115,339 parameters = 2.017 M in the 2^20 convention (+0.4% vs the 2.01 M of Table VII) or
-2.115 M SI (+5.2%); FES 300,249, JRS 1,585,926 (branches 624,771, R 961,155), IAS 229,164. The paper states no
-per-stage widths or counting convention. FLOPs at 384x384: 590.5 G (295.3 G multiply-adds) vs 219.74 G reported,
-more even if the paper counted multiply-adds: every JRS layer runs at full resolution (the JRS is 466 G, 79%, of
-the total; R alone 283 G), so the widths that match the parameter count cost more than the paper counts (it may
-count differently, e.g. leave out the per-channel branches). ``analysis.jcrnet.stage_breakdown`` measures this. The released code's structure has
-1,599,900 parameters (its proposed torch key listing, including unused layers).
+Which reading of l_rgb, and the cost (Table VII: 2.01 M parameters, 219.74 G "FLOPs" at 384x384). §III-B says
+the JRS "independently estimates the brightness information for each color channel" and that "the illumination
+is estimated independently in each channel". Two readings exist (``jrs_branches``):
+
+* ``'single_rgb_map'`` (default): one E/S branch on the RGB image and an R that ends in 3 channels, one
+  illumination map per colour channel; this is how the released ``illuminationNet`` is built.
+* ``'per_channel'``: three unshared single-channel E/S branches whose 3 x 64 features feed R (192 channels in).
+
+Counted with ``llie_core.evaluation.complexity`` (torch ``FlopCounterMode``, 1 MAC = 2 FLOPs; convolutions and
+matmuls only) at 1x3x384x384, paper widths:
+
+=====================================  ==========  =============  =========================
+reading, U-Net depth                   parameters  G MACs @384    vs Table VII (SI M, MACs)
+=====================================  ==========  =============  =========================
+single_rgb_map, depth 3 (default)      1,981,797   221.68         -1.4% / +0.9%
+single_rgb_map, depth 2                1,553,097   212.62         -22.7% / -3.2%
+per_channel, depth 2 (former default)  2,115,339   295.26         +5.2% / +34.4%
+per_channel, depth 3                   2,544,039   304.31         +26.6% / +38.5%
+=====================================  ==========  =============  =========================
+
+The per-channel branches cost +60.8 G MACs and the 192-channel input of R +21.8 G (both at full resolution), so
+the per-channel reading cannot cost 219.74 G with the released widths, whatever the counting convention: it is
+not the network Table VII measured. The single-RGB-branch reading with the released classes' default U-Net depth
+(3) is within 1.5% of both numbers, so it is the default and ``per_channel`` is a labelled variant. Table VII's
+"FLOPs" are read as multiply-adds (what thop, the usual tool, reports as "FLOPs"; our FLOPs, 443.4 G, are 2x
+that), and its "M" as 10^6 (SI): thop returns a raw parameter count and the usual print is ``params / 1e6``; in
+the 2^20 convention the default model is 1.890 M (-6.0%), in SI 1.982 M (-1.4%), and G MACs in 2^30 units would
+be 206.5 (-6.0%); only the SI reading puts both numbers within 3%. (The issue's torch port of the released
+structure at depth 3 counted 2,028,602 parameters / 221.9 G MACs; this model's R and IAS follow the paper, so
+the counts differ slightly.) ``tests/models/test_jcrnet.py`` pins both numbers within 3%.
+``analysis.jcrnet.stage_breakdown`` gives the per-stage split.
+
+"w/o l_rgb" (Table VI) under this reading: R predicts ONE illumination map shared by R, G and B
+(``jrs_branches='shared_map'``; x_A / R then scales the three channels alike); the RGB branch E/S is unchanged.
+The released code's structure has 1,599,900 parameters (its proposed torch key listing, including unused layers).
 """
 from __future__ import annotations
 
@@ -82,19 +115,22 @@ class JCRNet(nn.Module):
     """JCRNet (defaults: the paper's full model). See the module docstring for switches and assumptions."""
 
     def __init__(self, fes: bool = True, jrs: bool = True, ias: bool = True, encoder_decoder: bool = True,
-                 cab: bool = True, ssb: bool = True, per_channel: bool = True, modulation: bool = True,
-                 n_feat: int = 40, unet_step: int = 20, unet_depth: int = 2, reduction: int = 4,
+                 cab: bool = True, ssb: bool = True, jrs_branches: str = "single_rgb_map", modulation: bool = True,
+                 n_feat: int = 40, unet_step: int = 20, unet_depth: int = 3, reduction: int = 4,
                  prior_width: int = 64, edge_widths: Sequence[int] = (32, 64), cond_hidden: int = 64,
                  cond_width: int = 32, sft_width: int = 64, correction_width: int = 128, bp_width: int = 64,
                  fes_step: float = 1.0, ias_step: float = 1.0, learn_steps: bool = False, ias_lambda: float = 1.0,
                  learn_lambda: bool = True, ssb_gate: bool = True, ssb_kernel: int = 1, sft_mode: str = "affine",
-                 jrs_output: str = "divide", eps: float = 1e-5, pad_multiple: int = 2) -> None:
+                 jrs_output: str = "divide", eps: float = 1e-5, pad_multiple: int = 4,
+                 per_channel: bool | None = None) -> None:
         super().__init__()
+        if per_channel is not None:         # the former boolean switch (configs of earlier runs): True/False
+            jrs_branches = "per_channel" if per_channel else "single_rgb_map"
         if not (fes or jrs or ias):
             raise ValueError("JCRNet needs at least one of fes, jrs, ias")
         self.fes = FES(n_feat, unet_step, unet_depth, reduction, prior_width, fes_step, learn_steps,
                        encoder_decoder, cab, ssb, ssb_gate, ssb_kernel, pass_features=ias) if fes else None
-        self.jrs = JRS(per_channel, modulation, tuple(edge_widths), cond_hidden, cond_width, sft_width,
+        self.jrs = JRS(jrs_branches, modulation, tuple(edge_widths), cond_hidden, cond_width, sft_width,
                        correction_width, sft_mode, jrs_output, eps) if jrs else None
         self.ias = IAS(n_feat, n_feat if fes else 0, reduction, prior_width, bp_width, ias_step, learn_steps,
                        ias_lambda, learn_lambda) if ias else None

@@ -3,10 +3,21 @@
 ``x_J = x_A / R(S(x_A, E(x_A)))`` (Eq. 6): E = detail enhancement (consecutive 3x3 conv + ReLU down to a
 one-channel detail map), S = spatial feature transform (Eq. 5, modulation pair (S_c, S_h) predicted from the
 condition E(x_A), ref. [32]), R = colour correction ("conv + normalization + activation" layers and two residual
-blocks at 128 channels, then 128 -> 3, a per-channel illumination in (0, 1)). With ``per_channel=True`` (the
-paper's l_rgb) E and S run as separate branches on the R, G and B channels ("independently estimates the
-brightness information for each color channel"), whose features are merged for R. Widths of E, the condition net
-and S are those of the released ``illuminationNet`` (32/64, 64 -> 32, 64).
+blocks at 128 channels, then 128 -> 3, a per-channel illumination in (0, 1)).
+
+``branches`` (:data:`JRS_BRANCHES`) says how "the model independently estimates the brightness information for
+each color channel" (l_rgb) is read:
+
+* ``'single_rgb_map'`` (default; the released ``illuminationNet`` structure): one branch E/S on the RGB image,
+  R ends in 3 channels, one illumination map per colour channel. This is the reading whose cost matches Table
+  VII (see ``jcrnet.py``).
+* ``'per_channel'`` (the earlier literal reading of "separately for each RGB channel"): E and S run as three
+  unshared branches on the R, G and B channels, whose 3 x width features are merged for R (3 maps).
+* ``'shared_map'`` (Table VI "w/o l_rgb" under the default reading): one branch on RGB, R ends in ONE channel,
+  a single illumination shared by R, G and B (x_A / R then scales the three channels alike: no per-channel
+  brightness estimate). The returned illumination is that map expanded to 3 channels.
+
+Widths of E, the condition net and S are those of the released ``illuminationNet`` (32/64, 64 -> 32, 64).
 """
 from __future__ import annotations
 
@@ -16,6 +27,7 @@ from torch import Tensor, nn
 
 SFT_MODES = ("affine", "concat")
 CORRECTION_OUTPUTS = ("divide", "map")
+JRS_BRANCHES = ("single_rgb_map", "per_channel", "shared_map")
 
 
 def _conv_relu_chain(channels: list[int]) -> list[nn.Module]:
@@ -116,43 +128,51 @@ class ResidualBN(nn.Module):
 
 
 def colour_correction(in_channels: int, width: int = 128, plain_layers: int = 2,
-                      res_blocks: int = 2) -> nn.Sequential:
+                      res_blocks: int = 2, out_channels: int = 3) -> nn.Sequential:
     """R of Eq. 6: ``plain_layers`` x (conv3x3 + BN + ReLU) to ``width``, ``res_blocks`` residual blocks, conv1x1
-    ``width -> 3``, sigmoid (released: six 128-channel convs; the paper: "multiple conv + normalization +
-    activation and two residual blocks")."""
+    ``width -> out_channels`` (3: one map per colour channel; 1: a shared map), sigmoid (released: six 128-channel
+    convs; the paper: "multiple conv + normalization + activation and two residual blocks")."""
     layers: list[nn.Module] = []
     for i in range(plain_layers):
         layers += [nn.Conv2d(in_channels if i == 0 else width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
     layers += [ResidualBN(width) for _ in range(res_blocks)]
-    layers += [nn.Conv2d(width, 3, 1), nn.Sigmoid()]
+    layers += [nn.Conv2d(width, out_channels, 1), nn.Sigmoid()]
     return nn.Sequential(*layers)
 
 
 class JRS(nn.Module):
     """Joint refinement stage: ``forward(x_A) -> (x_J, illumination)`` (Eq. 6).
 
-    ``per_channel`` (l_rgb): three single-channel branches, else one RGB branch; ``modulation`` (l_m): SFT on or
-    off; ``output='divide'`` is Eq. 6 ``x_A / (R + eps)``; ``'map'`` returns R itself (the released code, whose
-    division is commented out).
+    ``branches`` (l_rgb; :data:`JRS_BRANCHES`, module docstring): ``'single_rgb_map'`` one RGB branch and a
+    3-channel map, ``'per_channel'`` three single-channel branches, ``'shared_map'`` one RGB branch and one map
+    shared by the colour channels; ``modulation`` (l_m): SFT on or off; ``output='divide'`` is Eq. 6
+    ``x_A / (R + eps)``; ``'map'`` returns R itself (the released code, whose division is commented out).
     """
 
-    def __init__(self, per_channel: bool = True, modulation: bool = True, edge_widths: tuple[int, int] = (32, 64),
+    def __init__(self, branches: str = "single_rgb_map", modulation: bool = True,
+                 edge_widths: tuple[int, int] = (32, 64),
                  cond_hidden: int = 64, cond_width: int = 32, width: int = 64, correction_width: int = 128,
                  sft_mode: str = "affine", output: str = "divide", eps: float = 1e-5) -> None:
         super().__init__()
         if output not in CORRECTION_OUTPUTS:
             raise ValueError(f"unknown JRS output {output!r}; choose one of {CORRECTION_OUTPUTS}")
-        self.per_channel, self.output, self.eps = per_channel, output, eps
-        n, in_ch = (3, 1) if per_channel else (1, 3)
+        if branches not in JRS_BRANCHES:
+            raise ValueError(f"unknown JRS branches {branches!r}; choose one of {JRS_BRANCHES}")
+        self.branches_mode, self.output, self.eps = branches, output, eps
+        self.per_channel = branches == "per_channel"
+        n, in_ch = (3, 1) if self.per_channel else (1, 3)
         self.branches = nn.ModuleList(
             RefinementBranch(in_ch, tuple(edge_widths), cond_hidden, cond_width, width, modulation, sft_mode)
             for _ in range(n))
-        self.correction = colour_correction(n * width, correction_width)
+        self.correction = colour_correction(n * width, correction_width,
+                                            out_channels=1 if branches == "shared_map" else 3)
 
     def forward(self, x_a: Tensor) -> tuple[Tensor, Tensor]:
         inputs = x_a.split(1, dim=1) if self.per_channel else (x_a,)
         merged = torch.cat([branch(x) for branch, x in zip(self.branches, inputs)], dim=1)
         illumination = self.correction(merged)
+        if illumination.shape[1] != x_a.shape[1]:          # 'shared_map': one map for R, G and B
+            illumination = illumination.expand(-1, x_a.shape[1], -1, -1)
         if self.output == "map":
             return illumination, illumination
         return x_a / (illumination + self.eps), illumination

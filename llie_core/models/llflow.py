@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from llie_core.core.precision import full_precision
 from llie_core.models.llflow_encoder import INPUT_MAPS, ConditionEncoder, color_map, histogram_equalize, log_input
 from llie_core.models.llflow_flow import FlowUpsamplerNet, flow_nll, squeeze2d
 from llie_core.models.registry import MODELS
@@ -124,11 +125,13 @@ class LLFlow(nn.Module):
         return squeeze2d(source, 2 ** self.L)
 
     # ---- the two directions ------------------------------------------------------------------------------
+    @full_precision
     def encode(self, high: Tensor, cond: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
         """``z = f(x_h; x_l)`` and ``log|det dz/dx_h|`` per sample."""
         self._check_size(high)
         return self.flowUpsamplerNet.encode(high, cond["conds"], high.new_zeros(high.shape[0]))
 
+    @full_precision
     def decode(self, z: Tensor, cond: Mapping[str, Any]) -> Tensor:
         """``x = f^-1(z; x_l)`` (no clamping)."""
         return self.flowUpsamplerNet.decode(z, cond["conds"], z.new_zeros(z.shape[0]))[0]

@@ -136,8 +136,8 @@ USER_STUDY = "panel (c) is a user study (20 evaluators), not reproducible"
 # DIEM variants only in `paper` (PAPER_ONLY_VARIANTS)
 JCRNET_MINDSPORE = ("the 'JCRNet (MindSpore)' row (config variant released_code) is not trained: 11_jcrnet trains "
                     "no released_code run in any profile, CPU or paper (reported row only)")
-ICLR_PAPER_ONLY = ("the w/o 1st / w/o 2nd MAFM of DIEM variants run only in the paper profile (not run here: "
-                   "outside the CPU budget)")
+ICLR_PAPER_ONLY = ("the w/o 1st / w/o 2nd MAFM of DIEM and the paper-text reading run only in the paper profile "
+                   "(not run here: outside the CPU budget)")
 DATA_NOTE = "statuses assume the CI data (../shared/data)"
 
 
@@ -385,12 +385,18 @@ ICLR: tuple[Artifact, ...] = (
 # ------------------------------------------------------------------------------------------------ IRLE
 IRLE_SRC = "seeds/irle_2026_summary.txt"
 IRLE: tuple[Artifact, ...] = (
-    Artifact("irle_main_table", "irle", "table", "benchmark results",
-             "self-supervised LLIE benchmark (LOLv1 NIQE; LOLv2 / LSRW listed by an aggregator)",
-             "14_irle", (_t("irle_main_table"),),
+    Artifact("irle_main_table", "irle", "table", "benchmark results (project page Table 1)",
+             "self-supervised LLIE benchmark: the page's Table 1 (LOLv1 / LOLv2-real / LOLv2-syn, Normal and GT-Mean "
+             "PSNR / SSIM, IRLE and 14 unsupervised methods) and the aggregator's LOLv1 NIQE",
+             "14_irle", (_t("irle_main_table"), _t("irle_table1_comparison")),
              trained(here=(LOLV2 + "; LSRW is not present",),
-                     always=("the summary gives no table; one unverified aggregator NIQE is the only reported value",)),
-             ledger=(("irle", "methods.md §4"),), source="specs/methods.md §4"),
+                     always=("the page does not name its GT-mean variant or SSIM implementation",)),
+             ledger=(("irle", "methods.md §4"), ("irle", "Table 1")), source="specs/irle_project_page.md Table 1"),
+    Artifact("irle_cost", "irle", "table", "project page Table 2 (cost)",
+             "parameters (M = 10^6) and G MACs at 400x600 of stage 1 and the whole network, counted by torch's "
+             "FLOP counter, against the page's Table 2 (runtime and FPS on an RTX 3090 not reproduced)",
+             "14_irle", (_t("irle_cost"),), REPRODUCED,
+             ledger=(("irle", "Table 2"),), source="specs/irle_project_page.md Table 2"),
     Artifact("irle_ablation", "irle", "table", "component ablation",
              "w/o pseudo-GT, w/o IAP, w/o SISC, SISC -> spatial sub-sampling, w/o GAFM, no denoiser",
              "14_irle", (_t("irle_ablation"),),
@@ -493,6 +499,9 @@ WORKBOOK: tuple[Artifact, ...] = (
              "cells not run and median delta", "90_tables", (_t("compare_summary"),), REPRODUCED),
     Artifact("table_index", "workbook", "table", "", "every registered table: status in this profile and "
              "whether its files exist", "90_tables", (_t("table_index"),), REPRODUCED),
+    Artifact("claims", "workbook", "table", "", "every claim of the five papers (results/paper/claims.csv) with "
+             "this run's verdict: paired bootstrap CI of the difference over test images (also CLAIMS.md at the top "
+             "of the results folder)", "90_tables", (_t("claims"), "tables/claims.md"), trained()),
     *(_qualitative(d, p, True) for d, p in _PAIRED.items()),
     *(_qualitative(d, p, False) for d, p in _UNPAIRED.items()),
     Artifact("cross_colour_histograms", "workbook", "figure", "", "RGB histograms of every method's outputs on the "

@@ -48,8 +48,9 @@ from llie_core.training.studies import ABLATION_TAG
 
 REPORTED, REPRODUCED = "reported", "reproduced"
 REPRODUCED_SOURCES = (REPRODUCED, "measured")  # ``source`` prefixes of rows this workbook computed
-# method-table column names that mean a ledger metric (JCRNet Table VII style)
-COLUMN_ALIASES: dict[str, str] = {"params_M": "params_m", "GFLOPs": "flops_g"}
+# method-table column names that mean a ledger metric (JCRNet Table VII style: its "FLOPs (G)" are G multiply-adds,
+# so the measured G MACs column is compared with them, never GFLOPs = 2 x MACs)
+COLUMN_ALIASES: dict[str, str] = {"params_M": "params_m", "GMACs": "flops_g"}
 SEED_TAG = re.compile(r"^seed(\d+)$")
 # ledger metrics whose protocol the document leaves open -> the variant this workbook measures for them
 METRIC_ALIASES: dict[str, str] = {"lpips": "lpips_alex"}
@@ -206,11 +207,11 @@ def reproduced_from_table(frame: pd.DataFrame, reported: pd.DataFrame, metrics: 
 
     Long layout: ``method, dataset, source, <metrics>`` (rows whose ``source`` starts with ``reproduced`` or
     ``measured``; ``dataset`` may be absent for dataset-free tables such as complexity; ``params_M`` /
-    ``GFLOPs`` columns are read as ``params_m`` / ``flops_g``). Wide layout of a one-metric table: ``method,
-    source, <datasets>`` (the metric is the ledger table's only metric). A protocol-grid table (several rows per
-    method with ``gt_mean`` / ``ssim_convention`` columns) gives each row's values under their protocol names
-    too (:func:`protocol_metric`); the plain column names take the row flagged ``released_protocol`` (the
-    protocol the paper's own numbers use), else the first row.
+    ``GMACs`` columns are read as ``params_m`` / ``flops_g``; a ``GFLOPs`` column is not compared). Wide layout
+    of a one-metric table: ``method, source, <datasets>`` (the metric is the ledger table's only metric). A
+    protocol-grid table (several rows per method with ``gt_mean`` / ``ssim_convention`` columns) gives each
+    row's values under their protocol names too (:func:`protocol_metric`); the plain column names take the row
+    flagged ``released_protocol`` (the protocol the paper's own numbers use), else the first row.
     """
     empty = pd.DataFrame(columns=["method", "dataset", "metric", "value"])
     if "source" not in frame or "method" not in frame:
@@ -505,7 +506,8 @@ def cross_method_table(scores: pd.DataFrame, data: DataSettings, metrics: Sequen
     """Main runs of every method and every baseline on every test set of ``data`` (``Profile.data``), one protocol.
 
     One row per (method, dataset): ``method, label, dataset, kind, status, seeds, images, <metric>,
-    <metric>_std``; means and standard deviations over seeds (std is NaN for one seed). A method or dataset
+    <metric>_std``; means and standard deviations over all ``seeds`` (std is NaN for one seed; a seed's NaN makes
+    the mean NaN, never dropped), each seed's score a mean over ``images`` images. A method or dataset
     without scores appears with the reason in ``status``. Diagnostic runs (:data:`DIAGNOSTIC_RUNS`) are left out;
     :func:`save_cross_method` says so in the notes.
     """
@@ -540,10 +542,10 @@ def _cross_row(label: str, dataset: str, kind: str, runs: pd.DataFrame, metrics:
         row.update(seeds=0, images=0)
         return row
     row.update(status="ok", seeds=len(ok), images=int(ok["images"].iloc[0]))
-    for m in metrics:
-        values = pd.to_numeric(ok[m], errors="coerce").dropna() if m in ok else pd.Series(dtype=float)
-        row[m] = float(values.mean()) if len(values) else float("nan")
-        row[f"{m}_std"] = float(values.std()) if len(values) > 1 else float("nan")
+    for m in metrics:  # a seed's NaN (an undefined score, e.g. NIQE of flat outputs) is kept: never dropped
+        values = pd.to_numeric(ok[m], errors="coerce") if m in ok else pd.Series(dtype=float)
+        row[m] = float(values.mean(skipna=False)) if len(values) else float("nan")
+        row[f"{m}_std"] = float(values.std(skipna=False)) if len(values) > 1 else float("nan")
     return row
 
 

@@ -25,8 +25,9 @@ COLUMNS: tuple[str, ...] = ("paper", "table", "method", "dataset", "metric", "va
 KEY: tuple[str, ...] = ("paper", "table", "method", "dataset", "metric")
 PAPERS: tuple[str, ...] = TRAINED_METHODS  # every trained method's document is transcribed (CIDNet: methods.md §1)
 DIRECTIONS: tuple[str, ...] = ("higher", "lower")
-# Metric-name prefixes whose scores are better when lower (lpips*, niqe, brisque, params_m, flops_g, ...).
-LOWER_BETTER_PREFIXES: tuple[str, ...] = ("lpips", "niqe", "brisque", "params", "flops", "runtime", "sod_mae")
+# Metric-name prefixes whose scores are better when lower (lpips*, niqe, brisque, params_m, flops_g, macs_g, ...).
+LOWER_BETTER_PREFIXES: tuple[str, ...] = ("lpips", "niqe", "brisque", "params", "flops", "macs", "runtime",
+                                          "sod_mae")
 KIND = "reported"
 
 

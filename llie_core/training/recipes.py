@@ -15,7 +15,7 @@ A method config lives in ``llie_core/configs/<method>/<profile>.yaml``::
         trainable: [module, ...]              # optimised sub-modules (default: all); others frozen, eval mode
         losses: [{type: ..., loss_weight: ...}]
         optim / scheduler: engine sections
-        train: {iterations, batch_size, patch_size, flips, rot90, time_budget_s, val_every, ...}
+        train: {iterations, batch_size, patch_size, flips, rot90, val_every, ...}
         eval: {every, metric}                 # validation on the held-out part of the training set
     variants: {name: {description: ..., <overrides deep-merged into the config>}}
 
@@ -45,6 +45,7 @@ from torch import nn
 from data_prep.datasets import PairedImageDataset, UnpairedImageDataset, evenly_spaced, resolve_training_pairs
 from data_prep.settings import DataSettings, resolve_roots
 from llie_core.core import paths
+from llie_core.core.precision import PRECISIONS
 from llie_core.core.profiles import Profile, deep_merge, load_profile
 from llie_core.core.provenance import checksum_files, write_json
 from llie_core.engine import TrainResult, cleanup_distributed, current_context, init_distributed, load_checkpoint, train
@@ -208,7 +209,7 @@ def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Pr
     defaults = profile.train
     settings.setdefault("iterations", defaults.iterations)
     settings.setdefault("batch_size", profile.data.batch_size)
-    settings.setdefault("time_budget_s", defaults.time_budget_s)
+    settings.setdefault("precision", defaults.precision)
     settings["seed"] = int(settings.get("seed", profile.seed)) + seed_offset
     settings.setdefault("deterministic", bool(profile.deterministic))
     every = (stage.get("eval") or {}).get("every", defaults.val_every)
@@ -216,8 +217,6 @@ def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Pr
     settings.setdefault("num_workers", profile.data.num_workers)
     if budget_scale != 1.0:
         settings["iterations"] = max(1, round(settings["iterations"] * budget_scale))
-        if settings.get("time_budget_s"):
-            settings["time_budget_s"] = settings["time_budget_s"] * budget_scale
     self_supervised = cfg.get("training", "paired") == "self_supervised"
     forward_inputs = stage.get("forward_inputs") or [stage.get("input", "low")]
     task = {"type": "StageTask", "trainable_modules": stage.get("trainable"),
@@ -286,7 +285,7 @@ def train_method(method: str, profile: Profile | str, run_root: str | os.PathLik
     ``method[seed<N>]``), which ``paper_tables`` averages with the main run.
 
     Stages resume from their checkpoints (``resume='auto'``), so re-running after an interruption continues
-    where it stopped. ``budget_scale`` scales iterations and time budgets (used for ablation runs in the CPU
+    where it stopped. ``budget_scale`` scales every stage's iterations (used for ablation runs in the CPU
     profiles; recorded in the run record).
 
     ``profile`` is a :class:`~llie_core.core.profiles.Profile` (its data, weights and cache roots resolved by the
@@ -350,13 +349,17 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--variant", default=None)
     cmd.add_argument("--run-root", default=None, help="default: results/<profile>/runs")
     cmd.add_argument("--seed", type=int, default=None, help="default: the profile's seed (other seeds: replicas)")
-    cmd.add_argument("--budget-scale", type=float, default=1.0, help="scales iterations and time budgets")
+    cmd.add_argument("--budget-scale", type=float, default=1.0, help="scales every stage's iterations")
+    cmd.add_argument("--precision", default=None, choices=PRECISIONS,
+                     help="replaces the profile's train.precision (fp32 forces fp32 on bf16 hardware)")
     cmd.add_argument("--data-root", default=None, help="real data root (default: $LLIE_DATA_ROOT)")
     cmd.add_argument("--weights-root", default=None,
                      help="released weights (default: $LLIE_WEIGHTS_ROOT, else <data root>/../weights)")
     args = parser.parse_args(argv)
     data_root, weights_root = resolve_roots(args.data_root, args.weights_root)  # the entry point reads the env
     profile = load_profile(args.profile, data_root=data_root, weights_root=weights_root)
+    if args.precision:
+        profile = profile.with_overrides({"train": {"precision": args.precision}})
     ctx = init_distributed()
     try:
         root = args.run_root or paths.results_dir(args.profile) / "runs"

@@ -8,13 +8,16 @@ A checkpoint is an engine checkpoint (``{"model": state_dict, ...}``), a bare st
 DDP removed) or an official file the model's ``load_official`` reads.
 
 :func:`load_model` and :func:`model_config` raise :class:`CheckpointError` (a checkpoint, a run record or a config
-that cannot be used; the message says which and how to fix it); :func:`load_trained` raises :class:`NoTrainedRun`
+that cannot be used; the message names the file and says how to fix it, and never advises loading a file
+unsafely); :func:`load_trained` raises :class:`NoTrainedRun`
 when a method's run did not finish or left no usable checkpoint.
 """
 from __future__ import annotations
 
 import json
 import os
+import pickle
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +60,46 @@ def resolve_checkpoint(checkpoint: str | os.PathLike, stages: Sequence[str] = ()
             return c
     raise CheckpointError(f"checkpoint folder {path} holds no checkpoints/best.pt or last.pt "
                           f"(looked in the stages {list(stages)})")
+
+
+def checkpoint_candidates(checkpoint: str | os.PathLike, stages: Sequence[str] = ()) -> list[Path]:
+    """Every existing file :func:`resolve_checkpoint` may choose, best first (a file: itself alone)."""
+    path = Path(checkpoint).expanduser()
+    first = resolve_checkpoint(path, stages)
+    if path.is_file():
+        return [first]
+    files = [path / s / "checkpoints" / f for s in reversed(list(stages)) for f in ("best.pt", "last.pt")]
+    files += [path / "checkpoints" / "best.pt", path / "checkpoints" / "last.pt"]
+    return [f for f in dict.fromkeys(files) if f.is_file()]
+
+
+def read_checkpoint(path: str | os.PathLike) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU; :class:`CheckpointError` naming the file and what is
+    wrong with it (empty, truncated, not a torch file, or Python objects a safe load refuses) otherwise."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise CheckpointError(f"{path}: cannot be read as a torch checkpoint (the file is empty: an interrupted "
+                                  "save, copy or download?)")
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # pickle, zip and EOF errors of many kinds
+        raise CheckpointError(f"{path}: cannot be read as a torch checkpoint ({_unreadable_reason(exc)})") from exc
+
+
+def _unreadable_reason(exc: BaseException) -> str:
+    """Why torch could not load a file, in our words: torch's own message may advise ``weights_only=False``, which
+    would run whatever code the file holds, so it is never passed on."""
+    text = str(exc)
+    if "weights_only" in text or "Weights only load failed" in text or isinstance(exc, pickle.UnpicklingError) and (
+            "global" in text.lower()):
+        return ("it holds Python objects other than tensors and plain containers; such files are not loaded, "
+                "since unpickling them could run arbitrary code. Use a weights file: an engine checkpoint "
+                "({'model': state_dict}) or a state dict")
+    first = text.strip().splitlines()[0][:200] if text.strip() else ""
+    return ("truncated, damaged or not a torch file: an interrupted save, copy or download? "
+            f"[{type(exc).__name__}" + (f": {first}]" if first else "]"))
 
 
 def _state_dict(loaded: Any) -> Mapping[str, Tensor] | None:
@@ -106,13 +149,18 @@ def load_model(method: str, checkpoint: str | os.PathLike, profile: str | None =
     :func:`model_config` chooses it (``profile=None``: the run's own, else ``paper``). Raises
     :class:`CheckpointError` for a file torch cannot read or weights that do not fit the config."""
     cfg, source = model_config(method, checkpoint, profile, variant)
-    path = resolve_checkpoint(checkpoint, [s for s, spec in cfg["stages"].items() if spec])
+    path, loaded = _read_first_usable(checkpoint_candidates(checkpoint, [s for s, spec in cfg["stages"].items()
+                                                                        if spec]))
     model = build_model(dict(cfg["model"]))
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # pickle errors of many kinds
-        raise CheckpointError(f"{path}: cannot be read as a torch checkpoint ({type(exc).__name__}: {exc})") from exc
     state = _state_dict(loaded)
+    if state is not None and not _same_network(model, state):
+        if hasattr(model, "load_official"):
+            try:
+                model.load_official(path)
+                return model.eval(), cfg, path
+            except Exception:  # not an official file of this method either: the advice below
+                pass
+        raise CheckpointError(_other_method_message(method, path, model, state, loaded))
     try:
         if state is not None:
             model.load_state_dict(state, strict=True)
@@ -121,9 +169,50 @@ def load_model(method: str, checkpoint: str | os.PathLike, profile: str | None =
         else:
             raise CheckpointError(f"{path}: neither an engine checkpoint ({{'model': state_dict}}) nor a state dict")
     except (RuntimeError, ValueError, KeyError) as exc:  # (the CheckpointError above too: message kept as it was)
-        raise CheckpointError(f"{path} does not fit {method} built from {source}: {exc}\nFix: pass the --profile / "
+        detail = str(exc) if len(str(exc)) <= 400 else str(exc)[:400] + " ..."
+        raise CheckpointError(f"{path} does not fit {method} built from {source}: {detail}\nFix: pass the --profile / "
                               "--variant the checkpoint was trained with") from exc
     return model.eval(), cfg, path
+
+
+def _read_first_usable(files: Sequence[Path]) -> tuple[Path, Any]:
+    """The first of ``files`` that can be read (:func:`read_checkpoint`); a broken one (e.g. a truncated
+    ``best.pt``) is named in a warning and the next is used; :class:`CheckpointError` naming each when none can."""
+    errors = []
+    for file in files:
+        try:
+            loaded = read_checkpoint(file)
+        except CheckpointError as exc:
+            errors.append(exc)
+            continue
+        if errors:
+            warnings.warn(f"{'; '.join(str(e) for e in errors)}; using {file} instead (delete or replace the broken "
+                          "file)", UserWarning, stacklevel=3)
+        return file, loaded
+    if len(errors) == 1:
+        raise errors[0]
+    raise CheckpointError("no checkpoint of the run can be read: " + "; ".join(str(e) for e in errors)) from errors[0]
+
+
+def _same_network(model: nn.Module, state: Mapping[str, Tensor]) -> bool:
+    """Whether ``state`` holds (at least half of) ``model``'s weight names: the same architecture, maybe sized
+    differently; otherwise it is another network's."""
+    names = set(model.state_dict())
+    return bool(names) and len(names & set(state)) >= 0.5 * len(names)
+
+
+def _other_method_message(method: str, path: Path, model: nn.Module, state: Mapping[str, Tensor],
+                          loaded: Any) -> str:
+    """A short error for the weights of another network (no list of hundreds of keys)."""
+    names = set(model.state_dict())
+    config = loaded.get("config") if isinstance(loaded, Mapping) else None
+    trained_as = ""
+    if isinstance(config, Mapping) and isinstance(config.get("model"), Mapping) and config["model"].get("type"):
+        trained_as = f"; its config says it is a {config['model']['type']} model"
+    example = ", ".join(repr(k) for k in list(state)[:3])
+    return (f"{path} is not a {method} checkpoint: only {len(names & set(state))} of its {len(state)} weight names "
+            f"match the {len(names)} of {method} (it has e.g. {example}){trained_as}. It looks like another "
+            f"method's weights: check --method (the method it was trained for)")
 
 
 # ------------------------------------------------------------------------------------------------ runs

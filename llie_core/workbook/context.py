@@ -6,17 +6,24 @@ returned :class:`NotebookContext`, which records what was promised, and the last
 """
 from __future__ import annotations
 
+import io
 import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+import matplotlib.pyplot as plt
+from IPython.display import Image, display
+
 from data_prep.settings import resolve_roots
 from data_prep.validate import short_reason
 from llie_core.core import paths, provenance
 from llie_core.core.profiles import Profile, load_profile
 from llie_core.report.artifacts import expected_outputs, output_dataset
+
+INLINE_MAX_WIDTH_PX = 1000  # the widest inline figure of a rendered notebook (the saved PNG keeps its dpi)
+PRECISION_VARIABLE = "LLIE_PRECISION"  # forces train.precision of every run of the notebook (fp32 | bf16 | auto)
 
 
 @dataclass
@@ -73,30 +80,37 @@ class NotebookContext:
 
     def save_table(self, df, name: str, protocol: str, notes: str = "", extra: dict[str, Any] | None = None
                    ) -> tuple[Path, Path]:
-        """Write ``tables/<name>.csv`` and ``<name>.md`` (header: profile, protocol, commit) and a provenance
-        sidecar ``<name>.json``."""
+        """Write ``tables/<name>.csv`` and ``<name>.md`` (header: profile, protocol, commit; a missing value is
+        "-" in Markdown, empty in the CSV) and a provenance sidecar ``<name>.json``."""
         csv_path, md_path = self.tables / f"{name}.csv", self.tables / f"{name}.md"
         provenance.atomic_write_bytes(csv_path, df.to_csv(index=False).encode())
         record = provenance.run_record(self.profile_name, self.profile.seed, notebook=self.name,
                                        protocol=protocol, notes=notes, **(extra or {}))
         header = (f"# {name}\n\nProfile: `{self.profile_name}` | protocol: {protocol} | "
                   f"commit: `{record['git_commit'][:12]}` | notebook: `{self.name}`\n\n")
-        body = df.to_markdown(index=False)
+        body = df.astype(object).where(df.notna(), None).to_markdown(index=False, missingval="-")  # no "nan"
         text = header + body + (f"\n\n{notes}\n" if notes else "\n")
         provenance.atomic_write_bytes(md_path, text.encode())
         provenance.write_json(self.tables / f"{name}.json", record)
         self.written += [csv_path, md_path]
         return csv_path, md_path
 
-    def save_figure(self, fig, name: str, dpi: int = 110) -> Path:
-        """Save ``figures/<name>.png`` and close the figure (so notebooks stay small)."""
-        import matplotlib.pyplot as plt
+    def save_figure(self, fig, name: str, dpi: int = 110, show: bool = True) -> None:
+        """Save ``figures/<name>.png`` at ``dpi``, show the figure inline (``show``), then close it.
 
+        Size rule of the rendered notebooks: the inline copy is a PNG at most ``INLINE_MAX_WIDTH_PX`` pixels wide
+        (the saved file keeps ``dpi``), so a rendered notebook carries ~50-250 KB per figure. Returns nothing, so
+        no path is echoed into the notebook."""
         path = self.figures / f"{name}.png"
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
-        plt.close(fig)
         self.written.append(path)
-        return path
+        if show:
+            width_in = fig.get_size_inches()[0]
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", bbox_inches="tight",
+                        dpi=min(dpi, INLINE_MAX_WIDTH_PX / max(width_in, 1e-6)))
+            display(Image(data=buffer.getvalue()))
+        plt.close(fig)
 
     def check_outputs(self) -> list[Path]:
         """Assert every promised and written file exists and is not empty; return them."""
@@ -120,11 +134,14 @@ def start(name: str, profile: str, root: str = "", data_root: str = "", weights_
     and released-weights roots; when empty, ``$LLIE_DATA_ROOT`` / ``$LLIE_WEIGHTS_ROOT`` are read here (and only
     here, for the notebook), and the weights root defaults to ``<data root>/../weights``. All of them travel inside
     ``ctx.profile.data``; nothing is written to the environment (the workbook runner passes every root as a
-    parameter and starts the kernel without those variables).
+    parameter and starts the kernel without those variables). ``$LLIE_PRECISION`` (``fp32`` | ``bf16`` | ``auto``),
+    when set, replaces the profile's ``train.precision`` (``LLIE_PRECISION=fp32`` forces fp32 on bf16 hardware).
     """
     project = Path(root).resolve() if root else paths.project_root()
     data, weights = resolve_roots(data_root or None, weights_root or None)
     cfg = load_profile(profile, data_root=data, weights_root=weights, cache_dir=paths.cache_dir(root=project))
+    if os.environ.get(PRECISION_VARIABLE):
+        cfg = cfg.with_overrides({"train": {"precision": os.environ[PRECISION_VARIABLE]}})
     _seed_and_threads(cfg)
     return NotebookContext(name=name, profile=cfg, root=project, results=paths.results_dir(profile, project))
 

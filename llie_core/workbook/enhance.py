@@ -9,10 +9,17 @@ Command line::
 output is an 8-bit PNG of the input's size in ``--out``: ``<stem>.png``, under the sub-folders the image had in its
 input folder (``--recursive``). Names stay unique (:func:`output_names`): images that would share an output name
 get the parent folders that tell them apart (``a/x.png``, ``b/x.png``), or their suffix (``x_jpg.png``); an
-existing output is never replaced without ``--overwrite``. Images larger than ``--tile-size`` are enhanced tile by
-tile (:mod:`llie_core.evaluation.tiling`: overlapping tiles, blended; never resized), so any size works. Unreadable inputs
-raise an error naming the file (``--skip-errors``: go on and list them at the end). A progress bar is shown on a
-terminal (never under papermill or with ``LLIE_NO_PROGRESS``).
+existing output is never replaced without ``--overwrite``, and an input is never replaced at all: ``--out`` may not be
+a folder holding input images. ``--out`` is created and checked to be writable before anything is enhanced.
+Outputs are written atomically (a temporary file, then a rename: an interrupted run never leaves a half image) and
+a run that stopped midway continues when the same command is run again (the outputs it finished are kept, the
+rest are enhanced; a journal ``.llie-enhance.json`` in ``--out`` records them until the run completes). Images
+larger than ``--tile-size`` are enhanced tile by tile (:mod:`llie_core.evaluation.tiling`: overlapping tiles,
+blended; never resized) when the method may be tiled (``Enhancer.tileable``); methods that use whole-image
+statistics (HE, CLAHE, LIME, and trained networks unless their class declares ``tileable = True``) always run on
+the whole image, so any size gives the untiled result. Unreadable inputs raise an error naming the file
+(``--skip-errors``: go on and list them at the end). A progress bar is shown on a terminal (never under papermill or
+with ``LLIE_NO_PROGRESS``).
 
 The model is built from the configuration the checkpoint was trained with: when the checkpoint lies in a run
 folder of :func:`llie_core.training.recipes.train_method` (``<run>/recipe.json``), that run's config (its profile and
@@ -25,8 +32,10 @@ trained stage's ``best.pt``), a bare state dict, or an official file the model's
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,11 +53,12 @@ from llie_core.core.methods import BASELINES, TRAINED_METHODS
 from llie_core.core.paths import default_weights_root
 from llie_core.evaluation.baselines import WeightsAbsent, build_enhancer, list_enhancers
 from llie_core.evaluation.loop import as_enhancer, progress_enabled
-from llie_core.evaluation.tiling import TileConfig, enhance_tiled
+from llie_core.evaluation.tiling import TileConfig, choose_tile_size, enhance_tiled
 from llie_core.training.recipes import available_methods
 from llie_core.training.trained import DEFAULT_PROFILE, RECIPE, CheckpointError, load_model
 
 DEFAULT_TILE = TileConfig(tile_size=1024, overlap=64)
+JOURNAL = ".llie-enhance.json"  # in --out while a run is unfinished (see the module docstring)
 
 
 class EnhanceError(RuntimeError):
@@ -143,9 +153,10 @@ def build_method_enhancer(method: str, checkpoint: str | os.PathLike | None = No
         model, cfg, _ = load_model(method, checkpoint, profile, variant)
     except CheckpointError as exc:
         raise EnhanceError(str(exc)) from exc
-    model = model.to(device)
+    model = model.to(device).eval()
     fn = (lambda low: model(low, **options)) if options else model
-    return as_enhancer(fn, method, int(cfg["model"].get("pad_multiple", 1) or 1), device)
+    return as_enhancer(fn, method, int(cfg["model"].get("pad_multiple", 1) or 1), device,
+                       tileable=bool(getattr(model, "tileable", False)))
 
 
 # ------------------------------------------------------------------------------------------------ enhancing
@@ -156,6 +167,7 @@ class EnhanceReport:
     written: list[Path] = field(default_factory=list)
     failed: dict[Path, str] = field(default_factory=dict)
     replaced: list[Path] = field(default_factory=list)  # outputs that existed before (``overwrite=True``)
+    resumed: list[Path] = field(default_factory=list)   # outputs an interrupted run of the same command had written
 
 
 def _progress(items: Sequence[Any], enabled: bool | None, desc: str) -> Iterable[Any]:
@@ -179,22 +191,41 @@ def enhance_images(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLi
     :func:`llie_core.training.trained.model_config`; baselines with released weights: under ``weights_root``) or
     a ready ``enhancer``. An unreadable input raises :class:`EnhanceError` naming it, or
     with ``skip_errors`` is recorded in ``report.failed`` and skipped. Existing outputs raise
-    :class:`EnhanceError` before anything is enhanced, unless ``overwrite`` (then listed in ``report.replaced``).
+    :class:`EnhanceError` before anything is enhanced, unless ``overwrite`` (then listed in ``report.replaced``)
+    or they were written by an interrupted run of the same call (then kept, listed in ``report.resumed``, and the
+    run continues with the rest). ``out_dir`` may not hold input images (:class:`EnhanceError`, even with
+    ``overwrite``), and must be writable (checked before anything is enhanced).
     """
+    inputs = list(inputs)
     tree = input_tree(inputs, recursive)
     files = list(tree)
-    targets = [Path(out_dir) / name for name in output_names(files, list(tree.values()))]
+    out = Path(out_dir).expanduser()
+    targets = [out / name for name in output_names(files, list(tree.values()))]
+    _refuse_inputs_as_outputs(inputs, files, out, targets)
+    _prepare_out(out)
     existing = [t for t in targets if t.exists()]
-    if existing and not overwrite:
-        raise EnhanceError(f"{len(existing)} output(s) exist already, e.g. {existing[0]}: choose another --out or "
+    if enhancer is None and method is None:
+        raise EnhanceError("give a method (and a checkpoint for trained methods) or an enhancer")
+    run_key = _run_key(files, targets, method, checkpoint, profile, variant, enhancer, tile, options)
+    journal = out / JOURNAL
+    finished = set(_journal_done(journal, run_key))  # outputs an interrupted run of this same command wrote
+    resumed = [t for t in existing if t.relative_to(out).as_posix() in finished]
+    clashing = [t for t in existing if t not in resumed]
+    if clashing and not overwrite:
+        raise EnhanceError(f"{len(clashing)} output(s) exist already, e.g. {clashing[0]}: choose another --out or "
                            "pass --overwrite")
     if enhancer is None:
-        if method is None:
-            raise EnhanceError("give a method (and a checkpoint for trained methods) or an enhancer")
         enhancer = build_method_enhancer(method, checkpoint, profile, variant, device, options, weights_root)
-    report = EnhanceReport()
     pad = int(getattr(enhancer, "pad_multiple", 1) or 1)
-    for file, target in _progress(list(zip(files, targets)), progress, getattr(enhancer, "name", "enhance")):
+    try:
+        choose_tile_size(tile, pad)
+    except ValueError as exc:
+        raise EnhanceError(f"{exc} (--tile-size / --tile-overlap)") from exc
+    report = EnhanceReport(resumed=list(resumed))
+    done = sorted(finished & {t.relative_to(out).as_posix() for t in resumed})
+    _write_journal(journal, run_key, done)
+    todo = [(f, t) for f, t in zip(files, targets) if t not in resumed]
+    for file, target in _progress(todo, progress, getattr(enhancer, "name", "enhance")):
         try:
             low = torch.from_numpy(read_image(file))[None]
         except ImageReadError as exc:
@@ -204,11 +235,71 @@ def enhance_images(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLi
             continue
         with torch.no_grad():
             result = enhance_tiled(enhancer, low, tile, pad)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        report.written.append(write_image(target, result[0].clamp(0, 1)))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            report.written.append(write_image(target, result[0].clamp(0, 1)))  # atomic: temporary file + rename
+        except OSError as exc:
+            raise EnhanceError(f"cannot write {target} ({exc.strerror or exc}); {len(report.written)} output(s) "
+                               "written so far: run the same command again to continue") from exc
         if target in existing:
             report.replaced.append(target)
+        done.append(target.relative_to(out).as_posix())
+        _write_journal(journal, run_key, done)
+    journal.unlink(missing_ok=True)  # complete: a later run with the same outputs needs --overwrite again
     return report
+
+
+def _refuse_inputs_as_outputs(inputs: Sequence[str | os.PathLike], files: Sequence[Path], out: Path,
+                              targets: Sequence[Path]) -> None:
+    """:class:`EnhanceError` when ``out`` is a folder that holds input images (an input folder, or the folder of
+    an input file) or an output would be an input: the originals must never be replaced, ``--overwrite`` or not."""
+    real_out = os.path.realpath(out)
+    folders = {os.path.realpath(p) for p in (Path(i).expanduser() for i in inputs) if p.is_dir()}
+    folders |= {os.path.realpath(f.parent) for f in files}
+    real_inputs = {os.path.realpath(f) for f in files}
+    if real_out in folders or any(os.path.realpath(t) in real_inputs for t in targets):
+        raise EnhanceError(f"--out {out} is a folder of the input images: enhancing into it could replace the "
+                           "originals; choose another --out (e.g. a new folder beside it)")
+
+
+def _prepare_out(out: Path) -> None:
+    """Create ``out`` and check that files can be written in it, before anything is enhanced."""
+    if out.exists() and not out.is_dir():
+        raise EnhanceError(f"--out {out} is a file, not a folder; choose a folder (it is created when absent)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".llie-write-test-"):
+            pass
+    except OSError as exc:
+        raise EnhanceError(f"--out {out} cannot be written ({type(exc).__name__}: {exc.strerror or exc}); "
+                           "choose a folder you can write to") from exc
+
+
+def _run_key(files: Sequence[Path], targets: Sequence[Path], method: str | None, checkpoint: Any,
+             profile: str | None, variant: str | None, enhancer: Any, tile: TileConfig,
+             options: Mapping[str, Any] | None) -> str:
+    """What makes two runs the same command: inputs, outputs, method (or the enhancer's name), checkpoint,
+    config and tiling."""
+    return json.dumps({"inputs": [os.path.abspath(f) for f in files], "outputs": [os.path.abspath(t) for t in targets],
+                       "method": method if enhancer is None else getattr(enhancer, "name", repr(enhancer)),
+                       "checkpoint": os.path.abspath(checkpoint) if checkpoint is not None else None,
+                       "profile": profile, "variant": variant, "tile": repr(tile),
+                       "options": dict(options or {})}, sort_keys=True, default=str)
+
+
+def _journal_done(journal: Path, run_key: str) -> list[str]:
+    """The outputs (relative names) an unfinished run of the same command recorded in ``journal``."""
+    try:
+        record = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return list(record.get("done", [])) if record.get("key") == run_key else []
+
+
+def _write_journal(journal: Path, run_key: str, done: Sequence[str]) -> None:
+    tmp = journal.with_name(journal.name + ".tmp")
+    tmp.write_text(json.dumps({"key": run_key, "done": list(done)}), encoding="utf-8")
+    os.replace(tmp, journal)
 
 
 # ------------------------------------------------------------------------------------------------ CLI
@@ -233,8 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", default=None, help="config profile the checkpoint was trained with (default: "
                         f"the one of its run folder's {RECIPE}, else {DEFAULT_PROFILE})")
     parser.add_argument("--variant", default=None, help="ablation variant of the config")
-    parser.add_argument("--tile-size", type=int, default=DEFAULT_TILE.tile_size, help="tile side in pixels")
-    parser.add_argument("--tile-overlap", type=int, default=DEFAULT_TILE.overlap, help="tile overlap in pixels")
+    parser.add_argument("--tile-size", type=int, default=DEFAULT_TILE.tile_size, help="tile side in pixels (> 2 x overlap)")
+    parser.add_argument("--tile-overlap", type=int, default=DEFAULT_TILE.overlap, help="tile overlap in pixels (>= 0, under half the tile)")
     parser.add_argument("--recursive", action="store_true", help="also take images of sub-folders")
     parser.add_argument("--skip-errors", action="store_true", help="skip unreadable inputs, list them at the end")
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that exist already in --out")
@@ -251,12 +342,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        tile = TileConfig(args.tile_size, args.tile_overlap)
+    except ValueError as exc:
+        parser.error(f"--tile-size {args.tile_size} / --tile-overlap {args.tile_overlap}: {exc}")
     data_root, weights_root = resolve_roots(args.data_root, args.weights_root)  # the entry point reads the env
     weights_root = weights_root or default_weights_root(data_root)
     try:
         report = enhance_images(args.inputs, args.out, args.method, args.checkpoint, profile=args.profile,
-                                variant=args.variant, tile=TileConfig(args.tile_size, args.tile_overlap),
+                                variant=args.variant, tile=tile,
                                 recursive=args.recursive, skip_errors=args.skip_errors,
                                 progress=False if args.no_progress else None, device=args.device,
                                 options=_parse_options(args.option), overwrite=args.overwrite,

@@ -1,6 +1,10 @@
 """The interactive explorer of ``99_explore``: pick a dataset, an image and methods; compare side by side or with
 a before/after slider, all panels sharing one zoom window; sort the per-image scores; enhance your own image.
 
+Dataset images are centre-cropped to the profile's ``max_side`` (a quick view); uploaded images are kept at their
+full size (any size), and every image is enhanced through :func:`llie_core.evaluation.tiling.enhance_tiled`
+(methods that may be tiled run in overlapping tiles of :data:`UPLOAD_TILE`, global ones on the whole image).
+
 Everything the widgets do goes through plain methods (:meth:`Explorer.render`, :meth:`Explorer.metrics_table`,
 :meth:`Explorer.add_upload`, ...), so the notebook runs headless under papermill (it renders a snapshot) and the
 tests drive the callbacks without a browser.
@@ -28,12 +32,14 @@ from data_prep.validate import DatasetError
 from llie_core.analysis.cross_method import baseline_enhancers, per_image_scores, trained_enhancers
 from llie_core.core.methods import display_name
 from llie_core.core.profiles import Profile
+from llie_core.evaluation.tiling import TileConfig, enhance_tiled
 from llie_core.report.figures import to_hwc
 
 SIDE_BY_SIDE, BEFORE_AFTER = "side by side", "before / after"
 UPLOADS = "your images"
 DEFAULT_MAX_SIDE = 512
 PANELS_PER_ROW = 4
+UPLOAD_TILE = TileConfig(tile_size=1024, overlap=64)  # as ``python -m llie_core.enhance``: large uploads fit memory
 Item = dict[str, Any]
 
 
@@ -85,8 +91,9 @@ def catalog_from_dataset(dataset: str, data: DataSettings, max_side: int = DEFAU
 
 
 def decode_upload(name: str, content: bytes, max_side: int | None = None) -> Item:
-    """An uploaded file as an item (EXIF, 16-bit, gray and alpha handled by ``read_image``); raises
-    ``ImageReadError`` naming the file when it is not a readable image."""
+    """An uploaded file as an item (EXIF, 16-bit, gray and alpha handled by ``read_image``), at full size unless
+    ``max_side`` is given (then centre-cropped); raises ``ImageReadError`` naming the file when it is not a readable
+    image."""
     suffix = Path(name).suffix or ".png"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
@@ -192,9 +199,10 @@ class Explorer:
             self.add_upload(entry["name"], entry["content"])
 
     def add_upload(self, name: str, content: bytes) -> bool:
-        """Add an uploaded image to the ``your images`` set and show it; a bad file sets :attr:`message`."""
+        """Add an uploaded image, at its full size, to the ``your images`` set and show it; a bad file sets
+        :attr:`message`."""
         try:
-            item = decode_upload(name, content, self.max_side)
+            item = decode_upload(name, content)
         except ImageReadError as exc:
             self.message.value = f"<b style='color:#b00'>cannot use {name}:</b> {exc}"
             return False
@@ -210,7 +218,7 @@ class Explorer:
             self._update_sort_options()
         finally:
             self._quiet = False
-        self.message.value = f"{name}: {item['low'].shape[-1]}x{item['low'].shape[-2]} px"
+        self.message.value = f"{name}: {item['low'].shape[-1]}x{item['low'].shape[-2]} px (full size)"
         self.refresh()
         return True
 
@@ -219,12 +227,15 @@ class Explorer:
         return self.catalogs[self.dataset.value].load(self.image.value)
 
     def enhanced(self, method: str) -> Tensor:
-        """The (cached) output of ``method`` on the current image, (3, H, W)."""
+        """The (cached) output of ``method`` on the current image, (3, H, W); large images tiled when the method
+        may be tiled (:data:`UPLOAD_TILE`), whole otherwise."""
         key = (self.dataset.value, self.image.value, method)
         if key not in self.outputs:
             low = self.current_item()["low"][None]
+            enhancer = self.enhancers[method]
             with torch.no_grad():
-                self.outputs[key] = self.enhancers[method](low)[0].clamp(0, 1).cpu()
+                out = enhance_tiled(enhancer, low, UPLOAD_TILE, int(getattr(enhancer, "pad_multiple", 1) or 1))
+            self.outputs[key] = out[0].clamp(0, 1).cpu()
         return self.outputs[key]
 
     def panels(self) -> dict[str, np.ndarray]:
@@ -273,7 +284,7 @@ class Explorer:
         return fig
 
     def metric_names(self) -> list[str]:
-        skip = {"method", "dataset", "image", "height", "width", "seconds", "skipped"}
+        skip = {"method", "dataset", "image", "height", "width", "seconds", "skipped", "images"}
         return [c for c in self.scores.columns if c not in skip and self.scores[c].notna().any()]
 
     def metrics_table(self) -> pd.DataFrame:

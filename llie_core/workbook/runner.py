@@ -7,7 +7,8 @@ parameters, with a named Jupyter kernel started with ``LLIE_NO_PROGRESS=1`` in i
 first failure and says which notebook and cell failed, and writes ``results/<profile>/manifest.json`` (git
 commit at the start of the run and of each notebook, package versions, start/end, duration per notebook,
 checksums of the data used, the embedded set included).
-``python -m llie_core.workbook status --profile P`` lists the state of the datasets that profile uses.
+``python -m llie_core.workbook status --profile P`` lists the state of the datasets that profile uses (exit 1 when
+one of them is present but invalid).
 """
 from __future__ import annotations
 
@@ -276,16 +277,28 @@ def _now() -> str:
 def write_manifest(run: WorkbookRun, path: Path, keep_others: bool = False) -> Path:
     """``manifest.json``: everything needed to tell where the results of a run came from.
 
-    With ``keep_others`` (a run of selected notebooks), the records of the other notebooks already in the
-    manifest are kept, each with its own start time and git commit, so re-running one notebook never loses the
-    provenance of the rest; the manifest's ``seconds`` is then the sum over its notebooks.
+    A notebook this run has not run (yet) (``pending``, or ``skipped`` after a failure) keeps the record of an
+    earlier run that ran it (``ok`` or ``failed``) left in the manifest, if any: its results on disk still come from that run (a failing or killed
+    full run never replaces finished notebooks' provenance by ``skipped``). With ``keep_others`` (a run of
+    selected notebooks), the records of the other notebooks already in the manifest are kept too, each with its
+    own start time and git commit, so re-running one notebook never loses the provenance of the rest; the
+    manifest's ``seconds`` is then the sum over its notebooks.
     """
-    record = asdict(run)
-    if keep_others and path.is_file():
-        import json
+    import json
 
-        previous = json.loads(path.read_text(encoding="utf-8"))
-        if previous.get("profile") == run.profile:
+    record = asdict(run)
+    previous: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            previous = {}
+    if previous.get("profile") == run.profile:
+        earlier = {nb["name"]: nb for nb in previous.get("notebooks", [])
+                   if isinstance(nb, dict) and "name" in nb and nb.get("status") in ("ok", "failed")}
+        record["notebooks"] = [earlier[nb["name"]] if nb["status"] in ("pending", "skipped") and nb["name"] in earlier
+                               else nb for nb in record["notebooks"]]
+        if keep_others:
             fresh = {nb["name"]: nb for nb in record["notebooks"]}
             merged = [fresh.pop(nb["name"], nb) for nb in previous.get("notebooks", [])]
             record["notebooks"] = sorted(merged + list(fresh.values()), key=lambda nb: nb["name"])
@@ -318,13 +331,18 @@ def _add_roots(parser: argparse.ArgumentParser) -> None:
                         help="released weights (default: $LLIE_WEIGHTS_ROOT, else <data root>/../weights)")
 
 
-def profile_status(profile: Profile, deep: bool = False) -> str:
+def profile_status(profile: Profile, deep: bool = False, table: Any = None) -> str:
     """The ``python -m data_prep status`` report restricted to the datasets ``profile`` uses (train and test sets,
-    the embedded set's newest build in ``profile.data.cache_dir``), under its data root."""
+    the embedded set's newest build in ``profile.data.cache_dir``), under its data root (``table``: a
+    :func:`profile_status_table` already computed)."""
+    table = profile_status_table(profile, deep) if table is None else table
+    return f"profile: {profile.name}\n" + format_status(table, profile.data.root)
 
+
+def profile_status_table(profile: Profile, deep: bool = False) -> Any:
+    """``data_prep.validate.status_table`` of the datasets ``profile`` uses."""
     data = profile.data
-    table = status_table(data.root, deep=deep, names=data.datasets, cache_dir=data.cache_dir)
-    return f"profile: {profile.name}\n" + format_status(table, data.root)
+    return status_table(data.root, deep=deep, names=data.datasets, cache_dir=data.cache_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -334,9 +352,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(nb.name)
         return 0
     data_root, weights_root = resolve_roots(args.data_root, args.weights_root)  # the entry point reads the env
-    if args.command == "status":
-        print(profile_status(load_profile(args.profile, data_root=data_root, weights_root=weights_root), args.deep))
-        return 0
+    if args.command == "status":  # exit 1 when a dataset the profile uses is present but invalid
+        profile = load_profile(args.profile, data_root=data_root, weights_root=weights_root)
+        table = profile_status_table(profile, args.deep)
+        print(profile_status(profile, table=table))
+        invalid = [f"{r.name}/{r.split}" for r in table.itertuples() if r.state == "invalid"]
+        if invalid:
+            print(f"error: dataset split(s) that profile {profile.name} uses are invalid: {', '.join(invalid)}",
+                  file=sys.stderr)
+        return 1 if invalid else 0
     try:
         run = run_workbook(args.profile, args.only, args.root, data_root, args.kernel, args.timeout, weights_root)
     except NotebookFailed as exc:

@@ -14,6 +14,7 @@ from llie_core.analysis import iclr as an
 from llie_core.analysis.common import read_image_scores
 from llie_core.models.cidnet import CIDNet
 from llie_core.models.hvi import HVITransform
+from llie_core.training.recipes import load_method_config
 from tests.helpers import TINY_CIDNET, rand
 
 matplotlib.use("Agg")
@@ -165,3 +166,26 @@ def test_complexity_rows_match_the_official_counts(shared_root):
     assert row["params"] == row["official_params"] == 1_975_569
     assert round(row["params_m"], 2) == 1.88
     assert row["gflops_64x64"] == pytest.approx(2 * row["gmacs_64x64"]) and row["gflops_64x64"] > 0
+
+
+# ---- readings: released code (defaults) vs paper text (labelled rows) -------------------------------------------
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_reported_rows_train_the_released_code_and_paper_text_rows_are_labelled(profile):
+    full = load_method_config("iclr", profile)
+    assert an.reading(full) == an.RELEASED_READING and an.row_method(full) == "ICLR"
+    text = load_method_config("iclr", profile, "paper_text")
+    assert an.reading(text) == an.PAPER_TEXT_READING and an.row_method(text) == "ICLR (paper-text reading)"
+    for variant in ("wo_mafm", "cdem_to_tca", "ccl_to_l1", "ccl_to_l2", "wo_first_mafm", "wo_second_mafm"):
+        cfg = load_method_config("iclr", profile, variant)     # ablations inherit the released reading
+        assert an.reading(cfg) == an.RELEASED_READING, variant
+        assert an.row_method(cfg) == cfg["ledger_method"], variant
+
+
+def test_reading_of_mixed_and_default_switches():
+    losses = [{"type": "CovarianceCorrectionLoss", "channel_order": "released", "name": "ccl_hvi"}]
+    mixed = {"model": {"cdem_residual": "released", "fusion_weighting": "paper"}, "stages": {"main": {"losses": losses}}}
+    assert an.reading(mixed) == ("mixed (cdem_residual=released, fusion_weighting=paper, ccl:ccl_hvi=released)")
+    assert an.row_method(mixed).startswith("ICLR (mixed")
+    assert an.reading({"model": {}}) == an.PAPER_TEXT_READING          # the class defaults are the paper text
+    assert an.reading({"model": {"cdem_residual": "released", "fusion_weighting": "released"},
+                       "stages": {"main": {"losses": [{"type": "L1Loss"}]}}}) == an.RELEASED_READING

@@ -169,6 +169,8 @@ def test_stage_breakdown_adds_up_to_the_model():
     assert list(table.index) == ["fes", "jrs", "ias", "total"]
     assert table.loc["total", "params"] == count_parameters(model) == table.loc[["fes", "jrs", "ias"], "params"].sum()
     assert table.loc["total", "GFLOPs"] * 1e9 == count_flops(model, (1, 3, 16, 16))
+    assert table.loc["total", "GMACs"] == pytest.approx(table.loc["total", "GFLOPs"] / 2)          # 1 MAC = 2 FLOPs
+    assert table.loc["total", "params_M"] == pytest.approx(count_parameters(model) / 1e6)          # SI
     assert table.loc[["fes", "jrs", "ias"], "share_of_flops"].sum() == pytest.approx(1.0)
     no_jrs = analysis.stage_breakdown(JCRNet(jrs=False, n_feat=8, unet_step=4, prior_width=8, bp_width=8),
                                       (1, 3, 16, 16))
@@ -183,23 +185,45 @@ def test_implemented_models_cover_every_configured_method_and_zero_dce():
     models = analysis.implemented_models("paper")
     assert set(available_methods()) | {"zero_dce"} == set(models)
     jcrnet = models["jcrnet"]()
-    assert isinstance(jcrnet, JCRNet) and count_parameters(jcrnet) == 2_115_339
+    assert isinstance(jcrnet, JCRNet) and count_parameters(jcrnet) == 1_981_797
     assert count_parameters(models["zero_dce"]()) == 79_416    # DCE-Net: 7 convs, 32 channels
 
 
-def test_table7_puts_measured_rows_after_the_ledger_in_2_pow_20_units():
+def test_table7_compares_macs_with_macs_and_si_millions():
+    """Every row in G MACs (Table VII's "FLOPs (G)" read as MACs), FLOPs only in their own column (measured rows);
+    the measured JCRNet row's relative differences compare MACs with Table VII's number, never FLOPs."""
     from llie_core.report.ledger import load_reported
 
-    measured = pd.DataFrame([{"model": "jcrnet", "params": 2_115_339, "params_M_2^20": 2_115_339 / 2**20,
-                              "GFLOPs": 590.5, "GMACs": 295.25, "latency_fps": 0.5, "latency_median_s": 2.0,
-                              "input_size": "1x3x384x384", "latency_threads": 2, "latency_runs": 3}])
+    measured = pd.DataFrame([{"model": "jcrnet", "params": 1_981_797, "params_M_2^20": 1_981_797 / 2**20,
+                              "GFLOPs": 443.36, "GMACs": 221.68, "latency_fps": 0.5, "latency_median_s": 2.0,
+                              "input_size": "1x3x384x384", "latency_threads": 2, "latency_runs": 3},
+                             {"model": "other", "params": 10, "params_M_2^20": 10 / 2**20, "GFLOPs": 2.0,
+                              "GMACs": 1.0, "input_size": "1x3x384x384"}])
     table = analysis.table7(measured, load_reported("jcrnet", "Table VII"), names={"jcrnet": "JCRNet"},
                             profile="quick")
     reported = table[table["source"].str.startswith("reported")].set_index("method")
-    assert reported.loc["JCRNet", ["params_M", "GFLOPs", "fps"]].tolist() == [2.01, 219.74, 5.99]
-    ours = table.iloc[-1]
+    assert reported.loc["JCRNet", ["params_M", "GMACs", "fps"]].tolist() == [2.01, 219.74, 5.99]
+    assert reported["GFLOPs"].isna().all()                 # the paper prints one number: it is in GMACs
+    ours = table[table["method"] == "JCRNet"].iloc[-1]
     assert (ours["method"], ours["source"]) == ("JCRNet", "measured (quick)")
-    assert ours["params_M"] == pytest.approx(2.017, abs=1e-3) and ours["fps"] == 0.5
+    assert ours["params_M"] == pytest.approx(1.981797) and ours["params_M_2^20"] == pytest.approx(1.890, abs=1e-3)
+    assert ours["GMACs"] == 221.68 and ours["GFLOPs"] == 443.36 and ours["fps"] == 0.5
+    assert ours["GMACs_vs_reported"] == pytest.approx(221.68 / 219.74 - 1)            # +0.9%: like with like
+    assert ours["params_vs_reported"] == pytest.approx(1.981797 / 2.01 - 1)            # -1.4%
+    assert pd.isna(table.iloc[-1]["GMACs_vs_reported"])     # no reported row of that name: no difference
+    assert "G MACs" in analysis.TABLE7_UNITS and "2 x GMACs" in analysis.TABLE7_UNITS
+
+
+def test_model_cost_counts_the_config_model_on_the_meta_device():
+    from llie_core.evaluation.complexity import count_flops
+    from llie_core.models import build_model
+
+    cfg = {"type": "JCRNet", "n_feat": 8, "unet_step": 4, "prior_width": 8, "edge_widths": (4, 8), "cond_hidden": 8,
+           "cond_width": 4, "sft_width": 8, "correction_width": 8, "bp_width": 8}
+    cost = analysis.model_cost(cfg, 16)
+    model = build_model(dict(cfg))
+    assert cost["params"] == sum(p.numel() for p in model.parameters())
+    assert cost["GFLOPs"] * 1e9 == count_flops(model, (1, 3, 16, 16)) and cost["GMACs"] == cost["GFLOPs"] / 2
 
 
 # ---- Tables VIII-IX: the enhancement step --------------------------------------------------------------------

@@ -18,7 +18,7 @@ from llie_core.analysis.jcrnet import complexity_table, implemented_models
 from llie_core.models import build_model
 from llie_core.training.recipes import load_method_config
 
-PAPER_JCRNET = {"params_M": 2.01, "GFLOPs": 219.74, "fps": 5.99}
+PAPER_JCRNET = {"params_M": 2.01, "GMACs": 219.74, "fps": 5.99}     # Table VII: M = 10^6, "FLOPs (G)" = G MACs
 
 
 def main() -> None:
@@ -43,8 +43,8 @@ def main() -> None:
               f"(min {row['latency_min_s']:.3f}) = {row['latency_fps']:6.2f} FPS")
     if "jcrnet" in set(table["model"]) and args.size == 384:
         ours = table.set_index("model").loc["jcrnet"]
-        print(f"JCRNet vs Table VII: params {ours['params_M_2^20']:.3f} M vs {PAPER_JCRNET['params_M']} M; "
-              f"{ours['GFLOPs']:.1f} GFLOPs / {ours['GMACs']:.1f} GMACs vs {PAPER_JCRNET['GFLOPs']} G; "
+        print(f"JCRNet vs Table VII: params {ours['params_M_1e6']:.3f} M (SI) vs {PAPER_JCRNET['params_M']} M; "
+              f"{ours['GMACs']:.1f} GMACs vs {PAPER_JCRNET['GMACs']} G MACs ({ours['GFLOPs']:.1f} GFLOPs); "
               f"{ours['latency_fps']:.2f} FPS (CPU) vs {PAPER_JCRNET['fps']} FPS (GPU)")
 
 

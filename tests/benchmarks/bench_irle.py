@@ -7,7 +7,7 @@ machine the wall time is inflated by the other processes, the CPU time much less
 profile's notebook that these step times imply (main run + the equal-budget full run + the six ablation variants at
 ``train.ablation_budget_scale``; time caps ignored). IRLE's code is unreleased; the project page's Table 2 gives, at
 400x600 on an RTX 3090, stage 1: 0.887 M params / 32.5 GMACs, total: 2.204 M / 79.1 GMACs (the ``paper`` profile
-is sized after the parameter counts; its MACs differ because our layouts are assumptions).
+meets both within 3 % with its assumed reduced-resolution layout, COST in ``llie_core/models/irle.py``).
 """
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ no-grad inference at 600x400 and 384x384, for the paper widths and the quick (sm
 ``bench_complexity.py`` measures every implemented model in one run.
 
 Run: ``.venv/bin/python tests/benchmarks/bench_jcrnet.py [--threads 2] [--repeats 3] [--skip-paper-step]``.
-Table VII (paper, GPU): 2.01 M parameters, 219.74 G FLOPs at 384x384 (FLOPs or MACs not stated), 5.99 FPS.
+Table VII (paper, GPU): 2.01 M parameters (M = 10^6), 219.74 G "FLOPs" at 384x384 = G multiply-adds (the reading
+argued in ``llie_core/models/jcrnet.py``), 5.99 FPS.
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def report(profile: str, batch: int, patch: int, repeats: int, step: bool) -> No
     print(f"JCRNet[{profile}] params {n:,} = {n / 2**20:.3f} M (2^20) / {n / 1e6:.3f} M (SI) "
           f"[paper Table VII: 2.01 M]; per stage {parts}")
     print(f"  FLOPs (1 MAC = 2): 384x384 {flops[(384, 384)]:.1f} G ({flops[(384, 384)] / 2:.1f} G MACs) "
-          f"[paper: 219.74 G]; 400x600 {flops[(400, 600)]:.1f} G")
+          f"[paper: 219.74 G MACs]; 400x600 {flops[(400, 600)]:.1f} G")
     if step:
         model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=2e-4)

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
 
+from llie_core.core.provenance import path_replacements, portable_paths
 from llie_core.core.profiles import PROFILE_DIR, PROFILE_NAMES, available_profiles, deep_merge, load_profile
 
 REQUIRED_PACKAGES = {"torch", "torchvision", "lpips", "papermill", "jupyterlab", "ipykernel", "ipywidgets",
@@ -59,7 +63,7 @@ def test_profiles_load_with_required_keys(name):
     raw = yaml.safe_load((PROFILE_DIR / f"{name}.yaml").read_text())
     for key in ("patch_size", "batch_size", "train", "eval_paired", "eval_unpaired", "synthetic", "val_images"):
         assert key in raw["data"], key
-    for key in ("iterations", "time_budget_s", "seeds", "val_every", "ablation_budget_scale"):
+    for key in ("iterations", "precision", "seeds", "val_every", "ablation_budget_scale"):
         assert key in raw["train"], key
     assert cfg.data.eval_paired and cfg.data.eval_unpaired and cfg.train.seeds
     assert set(available_profiles()) >= set(PROFILE_NAMES)
@@ -113,3 +117,22 @@ def test_papermill_parses_every_parameter(repo_root):
         assert {"profile", "root", "data_root", "weights_root"} <= set(params), (
             f"{path.name}: papermill sees only {set(params)}")
         assert all(p["inferred_type_name"] != "None" for p in params.values()), f"{path.name}: untyped"
+
+
+def test_portable_paths_leaves_no_absolute_machine_path(tmp_path):
+    """Result files keep paths relative to the project root: the root, the data root beside it and the Python
+    environment are rewritten whole (a longer sibling name is left alone), other files are not touched."""
+    root, data = tmp_path / "proj", tmp_path / "shared" / "data"
+    results = root / "results" / "quick"
+    results.mkdir(parents=True)
+    (results / "t.json").write_text(json.dumps({"run_dir": f"{root}/results/quick/runs/x", "data": str(data),
+                                                "other": f"{root}2/file", "python": sys.executable}))
+    (results / "img.png").write_bytes(str(root).encode())
+    (results / "clean.md").write_text("nothing absolute")
+    changed = portable_paths(results, path_replacements(root, data))
+    assert changed == ["t.json"]
+    record = json.loads((results / "t.json").read_text())
+    assert record["run_dir"] == "results/quick/runs/x" or record["run_dir"] == "./results/quick/runs/x"
+    assert record["data"] == "../shared/data" and record["other"] == f"{root}2/file"
+    assert not os.path.isabs(record["python"])
+    assert (results / "img.png").read_bytes() == str(root).encode()

@@ -20,7 +20,7 @@ EXPECTED = {
     "MODELS": ["CIDNet", "FRLIE", "ICLR", "IRLE", "JCRNet", "LLFlow"],
     "ENHANCERS": ["clahe", "he", "input", "lime", "zero_dce"],
     "METRICS": ["brisque", "lpips_alex", "lpips_alex_gtmean", "lpips_vgg", "lpips_vgg_gtmean", "niqe", "psnr",
-                "psnr_gtmean", "ssim", "ssim_gray", "ssim_gray_gtmean", "ssim_gtmean", "ssim_matlab_gray",
+                "psnr_gtmean", "ssim", "ssim_frlie", "ssim_gray", "ssim_gray_gtmean", "ssim_gtmean", "ssim_matlab_gray",
                 "ssim_matlab_gray_gtmean"],
     "LOSSES": ["CharbonnierEdgeLoss", "CharbonnierLoss", "CovarianceCorrectionLoss", "FeatureMatchingLoss", "HueLoss",
                "IlluminationAlignedPerceptualLoss", "L1Loss", "LLFlowNLLLoss", "LaplacianEdgeLoss", "MSELoss",

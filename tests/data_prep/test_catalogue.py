@@ -313,3 +313,13 @@ def test_shared_lol_pairs_are_matched_by_name(real_data_root):
     assert [lo.stem for lo, _ in pairs][:4] == ["1", "22", "23", "55"]
     assert all(lo.name == hi.name and lo.parent.name == "low" for lo, hi in pairs)
     assert len(list_images("sice", real_data_root)) == 14
+
+
+def test_cli_status_exits_nonzero_when_a_dataset_is_invalid(tmp_path, capsys):
+    """Issue 18, defect 8: an invalid dataset (present but unusable) makes ``status`` exit 1 (missing ones do
+    not: a run falls back to the embedded set), so scripts and CI notice it."""
+    write_fake_pairs(tmp_path, "LOLv1/eval15/low", "LOLv1/eval15/high", ["1.png", "2.png"], high_names=["1.png"])
+    assert cli.main(["status", "--root", str(tmp_path), "--datasets", "lol_v1"]) == 1
+    assert "invalid" in capsys.readouterr().out
+    assert cli.main(["status", "--root", str(tmp_path)]) == 1
+    assert cli.main(["status", "--root", str(tmp_path), "--datasets", "lime"]) == 0  # only missing

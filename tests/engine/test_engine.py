@@ -1,4 +1,5 @@
-"""Training engine: schedules, clipping, EMA, seeding, exact resume, NaN guard, budgets, best checkpoint."""
+"""Training engine: schedules, clipping, EMA, seeding, exact resume, NaN guard, iteration budgets, precision,
+best checkpoint."""
 from __future__ import annotations
 
 import csv
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from llie_core.core import precision
 from llie_core.engine import (NonFiniteLossError, ResumableSampler, SchedulerConfig, SelfSupervisedTask, SupervisedTask,
                               build_ema, load_checkpoint, load_config, lr_factor, train)
 from llie_core.engine.config import OptimConfig
@@ -242,11 +244,44 @@ def test_non_finite_gradient_of_a_finite_loss_stops_without_grad_clip(tmp_path):
     assert [r["iter"] for r in rows] == ["1", "2", "3", "4"] and all(float(r["grad_norm"]) > 0 for r in rows)
 
 
-def test_time_budget_stops_cleanly_with_a_checkpoint(tmp_path):
-    result = run(tmp_path, config=make_config(time_budget_s=0.0))
-    assert (result.stopped_reason, result.iterations_done) == ("time_budget", 1)
-    assert load_checkpoint(result.last_checkpoint)["iteration"] == 1
-    assert run(tmp_path).stopped_reason == "completed"
+def test_a_clock_budget_is_refused_by_name(tmp_path):
+    """Budgets are iterations: a config that still asks for a wall-clock stop fails, naming the key."""
+    with pytest.raises(KeyError, match="unknown keys \\['time_budget_s'\\]"):
+        run(tmp_path, config=make_config(time_budget_s=60))
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="train.precision 'fp8' unknown"):
+        load_config(make_config(precision="fp8"))
+
+
+def test_bf16_autocast_trains_with_fp32_losses_and_records_its_precision(tmp_path):
+    """bf16 runs the forward under autocast (emulated on CPUs without bf16 instructions); every loss is fp32 and
+    finite, the weights stay fp32, and the run record says which precision ran, with threads and iterations."""
+    seen = []
+
+    class Recording(TinyNet):
+        def forward(self, x):
+            out = super().forward(x)
+            seen.append(out.dtype)
+            return out
+
+    result = run(tmp_path, config=make_config(precision="bf16", ema_decay=None), model=Recording)
+    assert result.stopped_reason == "completed" and torch.bfloat16 in seen
+    assert all(v.dtype == torch.float32 for v in params(result.last_checkpoint).values() if v.is_floating_point())
+    rows = log_rows(tmp_path / "run")
+    assert all(math.isfinite(float(r["loss"])) for r in rows)
+    record = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert (record["precision"], record["precision_requested"]) == ("bf16", "bf16")
+    assert record["threads"] == torch.get_num_threads() and record["iterations"] == 6
+
+
+def test_auto_precision_follows_the_hardware(monkeypatch):
+    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
+    assert precision.resolve_precision("auto", "cpu") == "fp32"
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
+    assert precision.resolve_precision("auto", "cpu") == "bf16"
+    assert precision.resolve_precision("fp32", "cpu") == "fp32"  # the switch that forces fp32
 
 
 def test_best_checkpoint_follows_the_metric_and_its_direction(tmp_path):

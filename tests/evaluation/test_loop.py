@@ -46,7 +46,8 @@ def test_per_image_rows_and_mean(tmp_path):
     enhancer = CountingDouble()
     frame = evaluate(enhancer, paired(), metrics(), csv_path, metric_infos=INFOS, progress=False)
     assert list(frame["image"]) == ["img0.png", "img1.png", "img2.png", "mean"]
-    assert list(frame.columns) == ["image", "mae", "brightness", "height", "width", "seconds", "skipped"]
+    assert list(frame.columns) == ["image", "mae", "brightness", "height", "width", "seconds", "skipped", "images"]
+    assert list(frame["images"]) == [1, 1, 1, 3]  # how many images each row's scores average
     assert frame["mae"].iloc[:3].abs().max() < 1e-6
     assert frame.iloc[-1]["brightness"] == pytest.approx(frame["brightness"].iloc[:3].mean())
     on_disk = pd.read_csv(csv_path)
@@ -175,3 +176,33 @@ def test_iterable_dataset_without_len(tmp_path):
     frame = evaluate(CountingDouble(), (item for item in paired(2)), metrics(), tmp_path / "g.csv",
                      metric_infos=INFOS, progress=False)
     assert list(frame["image"]) == ["img0.png", "img1.png", "mean"]
+
+
+def test_an_undefined_score_is_never_dropped_from_the_mean(tmp_path):
+    """Issue 18, defect 4: a metric that is NaN on one image (NIQE of a flat output) makes the mean NaN, the mean
+    row's ``skipped`` says so, and the mean row states how many images it averages; pandas would have skipped it
+    silently and the method would have looked better. The image row itself is not marked skipped (its other
+    metrics stay usable)."""
+    def niqe_like(out):
+        return float("nan") if float(out.max() - out.min()) == 0 else float(out.mean())
+
+    items = paired(3)
+    items[1]["low"] = torch.full_like(items[1]["low"], 0.1)  # a flat image
+    frame = evaluate(CountingDouble(), items, {"niqe_like": niqe_like}, tmp_path / "s.csv",
+                     metric_infos={"niqe_like": {"kind": "NR"}}, progress=False)
+    mean = frame.iloc[-1]
+    assert mean["image"] == "mean" and math.isnan(mean["niqe_like"]) and mean["images"] == 3
+    assert "niqe_like: undefined (NaN) on 1 of 3 image(s), e.g. img1.png" in mean["skipped"]
+    assert not any(frame["skipped"].iloc[:3])
+    on_disk = pd.read_csv(tmp_path / "s.csv")
+    assert math.isnan(on_disk["niqe_like"].iloc[-1]) and on_disk["images"].iloc[-1] == 3
+
+
+def test_a_csv_of_an_earlier_version_without_the_images_column_resumes(tmp_path):
+    csv_path = tmp_path / "old.csv"
+    evaluate(CountingDouble(), paired(2), metrics(), csv_path, metric_infos=INFOS, progress=False)
+    old = pd.read_csv(csv_path).drop(columns=["images"])
+    old[old["image"] != "mean"].to_csv(csv_path, index=False)
+    again = CountingDouble()
+    frame = evaluate(again, paired(3), metrics(), csv_path, metric_infos=INFOS, progress=False)
+    assert again.calls == 1 and list(frame["images"]) == [1, 1, 1, 3]

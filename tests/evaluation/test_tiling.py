@@ -91,3 +91,46 @@ def test_6000x4000_runs_tiled_within_budget():
     assert max(biggest) <= 1024 * 1024 and len(biggest) > 1
     assert estimate_memory_mb(1024, 1024, 64) <= cfg.memory_budget_mb
     assert float(out.min()) == pytest.approx(0.25, abs=1e-6) and float(out.max()) == pytest.approx(0.25, abs=1e-6)
+
+
+def test_enhancers_that_may_not_be_tiled_run_on_the_whole_image():
+    """Issue 18, defect 1: an enhancer with ``tileable = False`` (whole-image statistics) is never tiled, whatever
+    the tile size or memory budget."""
+    seen = []
+
+    def normalise(x):  # a global method: the output depends on the whole image's mean
+        seen.append(tuple(x.shape[-2:]))
+        return x / x.mean()
+
+    normalise.tileable = False
+    image = torch.rand(1, 3, 150, 210, generator=torch.Generator().manual_seed(0))
+    for cfg in (TileConfig(tile_size=64, overlap=8), TileConfig(64, 8, memory_budget_mb=0.01)):
+        out = enhance_tiled(normalise, image, cfg)
+        torch.testing.assert_close(out, image / image.mean(), rtol=0, atol=1e-6)
+    assert seen == [(150, 210), (150, 210)]
+
+
+def test_baselines_declare_whether_they_may_be_tiled():
+    from llie_core.evaluation.baselines import build_enhancer
+    from llie_core.evaluation.baselines.zero_dce import ZeroDCE
+    from llie_core.evaluation.loop import as_enhancer
+
+    assert {name: build_enhancer(name).tileable for name in ("input", "he", "clahe", "lime")} == {
+        "input": True, "he": False, "clahe": False, "lime": False}
+    assert as_enhancer(torch.nn.Conv2d(3, 3, 3), "net").tileable is False  # a network: global unless it declares
+    assert as_enhancer(ZeroDCE(), "zero_dce", tileable=True).tileable is True
+
+
+def test_tiled_local_network_on_a_large_image_is_within_rounding_of_the_whole_image():
+    """A tileable network (Zero-DCE's architecture, random weights, receptive radius 7) on a 1300x900 image with
+    enhance's default tiles (1024 px, overlap 64): the blended output equals the whole-image output up to float
+    rounding (bound 1e-4, far below one 8-bit level)."""
+    from llie_core.evaluation.baselines.zero_dce import ZeroDCE
+
+    torch.manual_seed(0)
+    net = ZeroDCE(features=8).eval()
+    image = torch.rand(1, 3, 900, 1300, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        whole = net(image)
+    tiled = enhance_tiled(net, image, TileConfig(tile_size=1024, overlap=64))
+    assert (tiled - whole).abs().max() < 1e-4

@@ -59,11 +59,11 @@ def test_frlie_table1_deltas_reasons_and_extra_rows(tmp_path, smoke):
     tables = _tables(tmp_path, baselines=[{"method": "lime", "dataset": "lol_v1", "psnr": 16.0, "ssim": 0.5,
                                            "niqe": 8.0}])
     pd.DataFrame([{"method": "FRLIE", "dataset": "lol_v1", "source": "reproduced (smoke)", "psnr": 20.0,
-                   "ssim": 0.7, "niqe": 4.0},
+                   "ssim_frlie": 0.7, "niqe": 4.0},
                   {"method": "Input", "dataset": "lol_v1", "source": "reproduced (smoke)", "psnr": 7.7,
-                   "ssim": 0.2, "niqe": 6.7},
+                   "ssim_frlie": 0.2, "niqe": 6.7},
                   {"method": "FRLIE", "dataset": "lol_v1", "source": "reported (frlie Table 1)", "psnr": 99.0,
-                   "ssim": 0.9, "niqe": 1.0}]).to_csv(tables / "frlie_table1.csv", index=False)
+                   "ssim_frlie": 0.9, "niqe": 1.0}]).to_csv(tables / "frlie_table1.csv", index=False)
     frame = P.compare_table(A.get("frlie_table1"), tables, P.build_context(smoke, tables))
     assert tuple(frame.columns) == P.COMPARISON_COLUMNS
     frlie = _by(frame, "FRLIE", "lol_v1", "psnr")
@@ -72,7 +72,9 @@ def test_frlie_table1_deltas_reasons_and_extra_rows(tmp_path, smoke):
     assert frlie.delta == pytest.approx(20.0 - 22.319)
     lime = _by(frame, "LIME", "lol_v1", "niqe")  # no row in the method table: taken from the baseline scores
     assert lime.reproduced == 8.0 and lime.origin == "scores: lime" and lime.direction == "lower"
-    assert _by(frame, "BIMEF", "lol_v1", "ssim").status == "reported only: BIMEF is not implemented in this workbook"
+    # the reported SSIM is FRLIE's protocol (ssim_frlie), compared with the table's ssim_frlie column
+    assert _by(frame, "FRLIE", "lol_v1", "ssim_frlie").reproduced == 0.7
+    assert _by(frame, "BIMEF", "lol_v1", "ssim_frlie").status == "reported only: BIMEF is not implemented in this workbook"
     wo_fr = _by(frame, "FRLIE w/o FR", "lol_v1", "psnr")  # no scores of frlie[wo_fr] at all: never trained
     assert wo_fr.status == ("not run: FRLIE w/o FR (config variant frlie[wo_fr]) is not trained in the smoke "
                             "profile: 10_frlie wrote no scores for it")
@@ -285,12 +287,17 @@ def test_protocol_grid_tables_map_rows_to_protocol_metrics(tmp_path, smoke):
 
 def test_complexity_tables_without_dataset_column(tmp_path, smoke):
     tables = _tables(tmp_path)
-    pd.DataFrame([{"method": "JCRNet", "source": "reported (jcrnet Table VII)", "params_M": 2.03, "GFLOPs": 590.0,
+    pd.DataFrame([{"method": "JCRNet", "source": "reported (jcrnet Table VII)", "params_M": 2.03, "GMACs": 219.0,
                    "fps": 10.0},
-                  {"method": "JCRNet", "source": "measured (smoke)", "params_M": 2.0, "GFLOPs": 600.0, "fps": 0.5}]
+                  {"method": "JCRNet", "source": "measured (smoke)", "params_M": 2.0, "GMACs": 221.0,
+                   "GFLOPs": 442.0, "fps": 0.5}]
                  ).to_csv(tables / "jcrnet_table7.csv", index=False)
     frame = P.compare_table(A.get("jcrnet_table7"), tables, P.build_context(smoke, tables))
     assert _by(frame, "JCRNet", "none", "params_m").reproduced == 2.0
+    # Table VII's "FLOPs (G)" are compared with the measured G MACs (like with like), never with GFLOPs
+    assert _by(frame, "JCRNet", "none", "flops_g").reproduced == 221.0
+    assert _by(frame, "JCRNet", "none", "flops_g").delta == pytest.approx(221.0 - reported_value(
+        "jcrnet", "Table VII", "JCRNet", "none", "flops_g"))
     assert _by(frame, "JCRNet", "none", "fps").delta == pytest.approx(0.5 - reported_value(
         "jcrnet", "Table VII", "JCRNet", "none", "fps"))
     assert _by(frame, "KinD", "none", "flops_g").status.startswith("reported only")

@@ -15,7 +15,7 @@ from llie_core.report.ledger import LedgerError, load_reported, reported_tables,
 # (paper, table) -> (csv file, n_rows, n_methods, n_datasets, metric names), derived from the documents
 # (see results/paper/README.md for how each flattened table was reconstructed).
 EXPECTED = {
-    ("frlie", "Table 1"): ("frlie_table1.csv", 42, 14, 1, {"psnr", "ssim", "niqe"}),
+    ("frlie", "Table 1"): ("frlie_table1.csv", 42, 14, 1, {"psnr", "ssim_frlie", "niqe"}),
     ("frlie", "Table 2"): ("frlie_table2.csv", 48, 12, 4, {"niqe"}),
     ("llflow", "LOL table"): ("llflow_lol_table.csv", 21, 7, 1, {"psnr", "ssim", "lpips"}),
     ("llflow", "VE-LOL cross"): ("llflow_velol_cross.csv", 3, 1, 1, {"psnr", "ssim", "lpips"}),
@@ -45,6 +45,10 @@ EXPECTED = {
                                     "lpips_alex_gtmean", "niqe"}),
     ("cidnet", "methods.md §1.2"): ("cidnet_methods_1_2.csv", 2, 1, 1, {"params_m", "flops_g"}),
     ("irle", "methods.md §4"): ("irle_methods_4.csv", 1, 1, 1, {"niqe"}),
+    ("irle", "Table 1"): ("irle_project_page_table1.csv", 180, 15, 3,
+                          {"psnr", "ssim", "psnr_gtmean", "ssim_gtmean"}),
+    ("irle", "Table 2"): ("irle_project_page_table2.csv", 75, 15, 2,
+                          {"psnr", "params_m", "macs_g", "runtime_ms", "fps"}),
 }
 
 # Full grids: every method x dataset x metric cell of the document is filled (no '-' cells).
@@ -52,12 +56,13 @@ FULL_GRIDS = [k for k in EXPECTED if k[0] in ("frlie", "jcrnet") and k != ("jcrn
 
 FRLIE, JCRNET, LLFLOW, METHODS = ("seeds/frlie_2022_paper.txt", "seeds/jcrnet_2023_paper.txt",
                                   "seeds/llflow_2022_review.txt", "specs/methods.md")
+IRLE_PAGE = "specs/irle_project_page.md"
 # (paper, table, method, dataset, metric, value as printed, source file, snippet of the source around it).
 # The snippet ties the number to its row/column: it holds the row label, or the neighbouring cells of a
 # transposed row ending at the line end.
 SPOTS = [
     ("frlie", "Table 1", "BIMEF", "lol_v1", "psnr", "13.875", FRLIE, "PSNR $\\uparrow$\t13.875\t17.203"),
-    ("frlie", "Table 1", "FRLIE", "lol_v1", "ssim", "0.8256", FRLIE, "0.7944\t<b>0.8256</b>\n"),
+    ("frlie", "Table 1", "FRLIE", "lol_v1", "ssim_frlie", "0.8256", FRLIE, "0.7944\t<b>0.8256</b>\n"),
     ("frlie", "Table 1", "SRIE", "lol_v1", "niqe", "7.5349", FRLIE, "NIQE $\\downarrow$\t7.5349\t9.7289"),
     ("frlie", "Table 2", "CRM", "lime", "niqe", "3.7431", FRLIE, "CRM [14]\t3.7431"),
     ("frlie", "Table 2", "FRLIE", "dicm", "niqe", "2.8276", FRLIE, "3.1561\t<b>2.8276</b>\n"),
@@ -116,6 +121,14 @@ SPOTS = [
     ("cidnet", "methods.md §1.2", "CIDNet", "none", "flops_g", "7.57", METHODS, "1.88 M params, 7.57 GFLOPs"),
     ("cidnet", "methods.md §1.2", "CIDNet", "none", "params_m", "1.88", METHODS, "1.88 M params"),
     ("irle", "methods.md §4", "IRLE", "lol_v1", "niqe", "4.279", METHODS, "LOLv1 NIQE 4.279"),
+    ("irle", "Table 1", "IRLE", "lol_v1", "psnr_gtmean", "24.65", IRLE_PAGE, "| IRLE (ours) | 20.60 | 0.760 | 24.65 |"),
+    ("irle", "Table 1", "Zero-DCE", "lol_v2_synthetic", "ssim_gtmean", "0.849", IRLE_PAGE,
+     "| 17.76 | 0.813 | 21.50 | 0.849 |\n"),
+    ("irle", "Table 1", "Li et al.", "lol_v2_real", "ssim", "0.795", IRLE_PAGE,
+     "| Li et al. (ICLR'25) | 19.82 | 0.751 | 23.97 | 0.779 | 20.35 | 0.795 |"),
+    ("irle", "Table 2", "IRLE", "none", "macs_g", "79.139", IRLE_PAGE, "| IRLE (Total) | 20.60 | 2.204 | 79.139 |"),
+    ("irle", "Table 2", "IRLE (stage 1)", "none", "params_m", "0.887", IRLE_PAGE, "| IRLE (Stage 1) | 20.39 | 0.887 |"),
+    ("irle", "Table 2", "SCI", "none", "fps", "3113.86", IRLE_PAGE, "| 0.32 | 3113.86 |\n"),
 ]
 
 
@@ -163,7 +176,8 @@ def test_loaded_rows_are_labelled_reported(ledger_frame):
 
 
 def test_directions_follow_the_metric(ledger_frame):
-    for metric in ("lpips", "lpips_alex_gtmean", "niqe", "brisque", "params_m", "flops_g", "sod_mae"):
+    for metric in ("lpips", "lpips_alex_gtmean", "niqe", "brisque", "params_m", "flops_g", "macs_g", "runtime_ms",
+                   "sod_mae"):
         assert set(ledger_frame.loc[ledger_frame.metric == metric, "direction"]) == {"lower"}, metric
     for metric in ("psnr", "ssim", "ssim_gray_gtmean", "fps", "sod_s_measure"):
         assert set(ledger_frame.loc[ledger_frame.metric == metric, "direction"]) == {"higher"}, metric
@@ -210,6 +224,8 @@ PRINTED_LINES = {
     "jcrnet_table7.csv": (JCRNET, ("metric",), "\t"),
     "jcrnet_table8.csv": (JCRNET, ("method",), "\t"),
     "jcrnet_table9.csv": (JCRNET, ("method",), "\t"),
+    "irle_project_page_table1.csv": (IRLE_PAGE, ("method",), " | "),   # markdown rows: 12 cells per method
+    "irle_project_page_table2.csv": (IRLE_PAGE, ("method",), " | "),   # PSNR, Params, MACs, RT, FPS
 }
 
 
@@ -437,3 +453,16 @@ def test_wrong_columns_and_empty_folder_are_rejected(tmp_path):
     (tmp_path / "c.csv").write_text("paper,table,method,dataset,metric,value\n", encoding="utf-8")
     with pytest.raises(LedgerError, match=r"c\.csv: columns"):
         load_reported(ledger_dir=tmp_path)
+
+
+def test_irle_page_tables_agree_on_lolv1_normal_psnr(ledger_frame):
+    """The page's Table 2 PSNR column is Table 1's LOLv1 Normal PSNR (the page says so): a transcription check
+    across the two tables; only 'IRLE (stage 1)' is in Table 2 alone, only CLODE in Table 1 alone."""
+    irle = ledger_frame[ledger_frame.paper == "irle"]
+    t1 = irle[(irle.table == "Table 1") & (irle.dataset == "lol_v1") & (irle.metric == "psnr")].set_index("method")
+    t2 = irle[(irle.table == "Table 2") & (irle.metric == "psnr")].set_index("method")
+    assert set(t2.index) - set(t1.index) == {"IRLE (stage 1)"} and set(t1.index) - set(t2.index) == {"CLODE"}
+    both = sorted(set(t1.index) & set(t2.index))
+    assert (t2.value[both] == t1.value[both]).all()
+    assert reported_value("irle", "Table 2", "IRLE", "none", "params_m") == 2.204
+    assert reported_value("irle", "Table 2", "IRLE (stage 1)", "none", "macs_g") == 32.479

@@ -60,16 +60,16 @@ def is_nan(value) -> bool:
 
 # ============================================================================================ reported_rows
 def test_reported_rows_pivots_one_ledger_table_to_method_rows():
-    rows = reported_rows("frlie", "Table 1", "lol_v1", ["psnr", "ssim", "niqe"])
-    assert list(rows.columns) == ["method", "source", "psnr", "ssim", "niqe"]
+    rows = reported_rows("frlie", "Table 1", "lol_v1", ["psnr", "ssim_frlie", "niqe"])
+    assert list(rows.columns) == ["method", "source", "psnr", "ssim_frlie", "niqe"]
     assert len(rows) == 14 and set(rows["source"]) == {"reported (frlie Table 1)"}
     # first-appearance order of the ledger file, not alphabetical
     assert list(rows["method"][:3]) == ["BIMEF", "CRM", "Dong"] and list(rows["method"][-2:]) == ["FRLIE w/o FR",
                                                                                                   "FRLIE"]
     frlie = rows.set_index("method").loc["FRLIE"]
-    assert (frlie["psnr"], frlie["ssim"], frlie["niqe"]) == (22.319, 0.8256, 3.528)
+    assert (frlie["psnr"], frlie["ssim_frlie"], frlie["niqe"]) == (22.319, 0.8256, 3.528)
     wo_fr = rows.set_index("method").loc["FRLIE w/o FR"]
-    assert (wo_fr["psnr"], wo_fr["ssim"], wo_fr["niqe"]) == (21.489, 0.7944, 3.9101)
+    assert (wo_fr["psnr"], wo_fr["ssim_frlie"], wo_fr["niqe"]) == (21.489, 0.7944, 3.9101)
 
 
 def test_reported_rows_follow_the_requested_metrics():

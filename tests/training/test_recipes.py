@@ -12,6 +12,7 @@ from llie_core.engine import TrainResult, load_config
 from llie_core.evaluation.suite import evaluate_suite
 from llie_core.training import recipes
 from llie_core.training.recipes import load_method_config, train_method, training_data
+from tests.helpers import REPO_ROOT
 
 
 @pytest.fixture()
@@ -135,3 +136,34 @@ def test_seed_sets_initial_weights_engine_seed_and_replica_tag(embedded_profile,
     assert main["run_dir"] == "llflow" and replica["run_dir"] == "llflow-seed1"
     assert (main["engine_seed"], replica["engine_seed"]) == (10, 11)   # the recipe pins 10 (released manual_seed)
     assert replica["weights"] != main["weights"]
+
+
+@pytest.mark.slow
+def test_a_recipe_gives_bit_identical_weights_twice_and_across_an_interruption(embedded_profile, tmp_path,
+                                                                               monkeypatch):
+    """Iterations decide a run: the same profile, seed and software give the same weights bit for bit, also
+    when the run is interrupted after 2 of its iterations and resumed from its checkpoint."""
+    first = train_method("iclr", embedded_profile, tmp_path / "a")
+    again = train_method("iclr", embedded_profile, tmp_path / "b")
+    uninterrupted = recipes.train
+    monkeypatch.setattr(recipes, "train", lambda *a, **kw: uninterrupted(*a, stop_at_iteration=2, **kw))
+    stopped = train_method("iclr", embedded_profile, tmp_path / "c")
+    assert stopped.stages["main"].stopped_reason == "stop_at_iteration"
+    assert stopped.stages["main"].iterations_done == 2
+    monkeypatch.setattr(recipes, "train", uninterrupted)
+    resumed = train_method("iclr", embedded_profile, tmp_path / "c")
+    assert resumed.stages["main"].iterations_done == first.stages["main"].iterations_done
+    reference = first.model.state_dict()
+    for run in (again, resumed):
+        state = run.model.state_dict()
+        assert state.keys() == reference.keys()
+        assert all(torch.equal(state[k], v) for k, v in reference.items())
+
+
+def test_no_profile_or_recipe_stops_on_a_clock():
+    """Budgets are iterations: no profile or method config names a wall-clock budget (the engine refuses one)."""
+    yamls = sorted((REPO_ROOT / "llie_core" / "profiles").glob("*.yaml")) + sorted(
+        (REPO_ROOT / "llie_core" / "configs").glob("*/*.yaml"))
+    assert len(yamls) >= 3 + 6 * 3
+    offenders = [str(p.relative_to(REPO_ROOT)) for p in yamls if "time_budget" in p.read_text()]
+    assert not offenders, f"wall-clock budgets in {offenders}"

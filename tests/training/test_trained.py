@@ -91,3 +91,63 @@ def test_resolve_checkpoint_prefers_the_last_stage_then_best(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(T.CheckpointError, match="holds no checkpoints/best.pt or last.pt"):
         T.resolve_checkpoint(tmp_path / "empty", ["stage1"])
+
+
+# ---- issue 18 --------------------------------------------------------------------------------------------------
+def test_a_checkpoint_of_another_method_gets_short_advice_to_check_the_method(tmp_path):
+    """Defect 10: a CIDNet checkpoint given as FRLIE (outside a run folder, no recipe.json) is named as another
+    method's weights, with a short message; not hundreds of keys and not the --profile/--variant advice."""
+    cidnet = build_model(dict(load_method_config("cidnet", "smoke")["model"]))
+    path = tmp_path / "downloaded.pth"
+    torch.save({"model": cidnet.state_dict()}, path)
+    with pytest.raises(T.CheckpointError) as caught:
+        T.load_model("frlie", path, profile="smoke")
+    message = str(caught.value)
+    assert str(path) in message and "--method" in message and "--profile" not in message
+    assert len(message) < 700, message
+    torch.save(cidnet.state_dict(), path)  # a bare state dict: the same
+    with pytest.raises(T.CheckpointError, match="--method"):
+        T.load_model("frlie", path, profile="smoke")
+
+
+def test_a_matching_model_with_other_sizes_still_gets_the_profile_advice(tmp_path):
+    run, _ = _fake_run(tmp_path, blocks=2)
+    with pytest.raises(T.CheckpointError, match="--profile"):
+        T.load_model("frlie", run / "stage2" / "checkpoints" / "best.pt", profile="smoke")
+
+
+class _Opaque:  # an arbitrary pickled object: a safe (weights_only) load refuses it
+    pass
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00" * 100, b"random bytes", None],
+                         ids=["empty", "zeros", "text", "pickle"])
+def test_an_unreadable_file_never_gets_the_unsafe_weights_only_advice(tmp_path, content):
+    path = tmp_path / "file.pt"
+    if content is None:
+        torch.save({"model": _Opaque()}, path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(T.CheckpointError, match="cannot be read as a torch checkpoint") as caught:
+        T.load_model("frlie", path, profile="smoke")
+    message = str(caught.value)
+    assert str(path) in message and "weights_only" not in message and "unsafe" not in message.lower()
+
+
+def test_a_broken_best_checkpoint_falls_back_to_last_and_names_it(tmp_path):
+    """Defect 3 (loading side): a truncated ``best.pt`` in a run folder is named in a warning and the run's
+    ``last.pt`` is used; when no file of the run can be read, the error names each one."""
+    run, model = _fake_run(tmp_path)
+    ckpts = run / "stage2" / "checkpoints"
+    good = (ckpts / "best.pt").read_bytes()
+    (ckpts / "last.pt").write_bytes(good)
+    (ckpts / "best.pt").write_bytes(good[: len(good) // 2])  # truncated
+    with pytest.warns(UserWarning, match=r"best\.pt.*cannot be read.*using .*last\.pt"):
+        loaded, _, path = T.load_model("frlie", run)
+    assert path == ckpts / "last.pt"
+    x = torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    (ckpts / "last.pt").write_bytes(b"")
+    with pytest.raises(T.CheckpointError, match=r"best\.pt.*last\.pt|last\.pt.*best\.pt"):
+        T.load_model("frlie", run)

@@ -2,12 +2,17 @@
 ``$LLIE_DATA_ROOT`` / ``$LLIE_WEIGHTS_ROOT``), hands them down inside the typed profile and writes no environment."""
 from __future__ import annotations
 
+import io
 import os
 
+import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 import torch
+from PIL import Image as PILImage
 
 from llie_core.core.profiles import Profile
+from llie_core.workbook import context
 from llie_core.workbook.context import start
 
 
@@ -60,3 +65,34 @@ def test_promise_catalogue_leaves_out_grids_of_absent_test_sets(tmp_path, monkey
     promised = {p.name for p in ctx.promise_catalogue()}
     assert "qualitative_dicm.png" not in promised and "qualitative_lol_v1.png" not in promised
     assert {"cross_metric_heatmap.png", "failure_cases.png", "figure_index.csv"} <= promised
+
+
+def test_save_figure_saves_the_png_shows_a_bounded_inline_copy_and_closes(tmp_path, monkeypatch, restore_threads):
+    shown = []
+    monkeypatch.setattr(context, "display", shown.append)
+    ctx = start("00_test", "smoke", root=str(tmp_path))
+    fig, ax = plt.subplots(figsize=(20, 3))             # ~1,800 px wide at the saved dpi (tight box)
+    ax.plot([0, 1], [1, 0])
+    assert ctx.save_figure(fig, "wide") is None        # nothing echoed into the notebook
+    saved = PILImage.open(ctx.figures / "wide.png")
+    inline = PILImage.open(io.BytesIO(shown[0].data))
+    assert saved.width > 1500 and inline.width <= context.INLINE_MAX_WIDTH_PX
+    assert not plt.fignum_exists(fig.number) and ctx.written == [ctx.figures / "wide.png"]
+
+
+def test_llie_precision_replaces_the_profile_precision(tmp_path, monkeypatch, restore_threads):
+    assert start("00_test", "quick", root=str(tmp_path)).profile.train.precision == "auto"
+    monkeypatch.setenv("LLIE_PRECISION", "fp32")
+    assert start("00_test", "quick", root=str(tmp_path)).profile.train.precision == "fp32"
+    monkeypatch.setenv("LLIE_PRECISION", "fp8")
+    with pytest.raises(Exception, match="fp8"):
+        start("00_test", "quick", root=str(tmp_path))
+
+
+def test_save_table_prints_a_dash_for_missing_values(tmp_path, restore_threads):
+    ctx = start("00_test", "smoke", root=str(tmp_path))
+    frame = pd.DataFrame({"method": ["a", "b"], "psnr": [20.5, float("nan")], "note": [None, "x"]})
+    csv_path, md_path = ctx.save_table(frame, "t", protocol="p")
+    text = md_path.read_text()
+    assert "nan" not in text.lower() and "|    -   | x      |" in text
+    assert pd.read_csv(csv_path)["psnr"].isna().tolist() == [False, True]

@@ -3,6 +3,7 @@ large images, clear errors for unreadable inputs and bad checkpoints, the comman
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -216,3 +217,146 @@ def test_run_folder_checkpoints_use_the_config_of_their_recipe(tmp_path, capsys)
         T.load_model("frlie", wrong)
     with pytest.raises(E.EnhanceError, match="is a irle run"):
         E.enhance_images([src], tmp_path / "o5", "frlie", wrong, progress=False)
+
+
+# ---- issue 18: nothing lost, nothing silently wrong ------------------------------------------------------------
+def test_out_equal_to_the_input_folder_never_replaces_the_originals(tmp_path, capsys):
+    """Defect 2: ``--out`` = the input folder (or a file input's folder) is refused, even with ``--overwrite``."""
+    folder = tmp_path / "photos"
+    originals = {p: p.read_bytes() for p in (_write(folder / "a.png"), _write(folder / "b.png", seed=1))}
+    for inputs in ([folder], [folder / "a.png"], [tmp_path / "photos" / "." / "b.png"]):
+        for overwrite in (False, True):
+            with pytest.raises(E.EnhanceError, match="input"):
+                E.enhance_images(inputs, folder, "he", overwrite=overwrite, progress=False)
+    assert E.main([str(folder), "--method", "he", "--out", str(folder), "--overwrite", "--no-progress"]) == 2
+    assert "input" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in originals} == originals and sorted(p.name for p in folder.iterdir()) == [
+        "a.png", "b.png"]
+
+
+def test_a_bad_out_fails_before_anything_is_enhanced(tmp_path, capsys, monkeypatch):
+    """Defect 5: a file path, or a folder that cannot be written, as ``--out`` is a clear error up front."""
+    src = _write(tmp_path / "in" / "x.png")
+    calls = []
+    enhancer = as_enhancer(lambda x: calls.append(1) or x, "spy")
+    a_file = tmp_path / "taken.txt"
+    a_file.write_text("x")
+    for out in (a_file, a_file / "sub"):
+        with pytest.raises(E.EnhanceError, match="--out"):
+            E.enhance_images([src], out, enhancer=enhancer, progress=False)
+    assert not calls
+    assert E.main([str(src), "--method", "he", "--out", str(a_file), "--no-progress"]) == 2
+    assert "--out" in capsys.readouterr().err
+
+    def refuse(*args, **kwargs):  # what a read-only mount or a folder of another user does (root ignores chmod)
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(E.tempfile, "NamedTemporaryFile", refuse)
+        with pytest.raises(E.EnhanceError, match="--out .*cannot be written.*Permission denied"):
+            E.enhance_images([src], tmp_path / "ro", enhancer=enhancer, progress=False)
+    assert not calls
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions
+            pytest.skip("running as root: a read-only folder is writable")
+        with pytest.raises(E.EnhanceError, match="--out .*cannot be written"):
+            E.enhance_images([src], locked / "out", enhancer=enhancer, progress=False)
+        assert not calls
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_run_that_failed_midway_continues(tmp_path):
+    """Defect 6: outputs are written atomically and a re-run of the same command continues where it stopped
+    (outputs of an unrelated earlier run still need ``--overwrite``)."""
+    folder = tmp_path / "in"
+    files = [_write(folder / f"im{i}.png", seed=i) for i in range(3)]
+    seen = []
+
+    def flaky(x):
+        seen.append(1)
+        if len(seen) == 2:
+            raise RuntimeError("out of memory")
+        return x * 0.5
+
+    with pytest.raises(RuntimeError, match="out of memory"):
+        E.enhance_images([folder], tmp_path / "out", enhancer=as_enhancer(flaky, "half"), progress=False)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == ["im0.png"]
+    again = E.enhance_images([folder], tmp_path / "out", enhancer=as_enhancer(lambda x: x * 0.5, "half"),
+                             progress=False)
+    assert [p.name for p in again.written] == ["im1.png", "im2.png"] and [p.name for p in again.resumed] == ["im0.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["im0.png", "im1.png", "im2.png"]  # no leftovers
+    for src in files:
+        np.testing.assert_allclose(read_image(tmp_path / "out" / src.name), read_image(src) * 0.5, atol=1 / 255 + 1e-6)
+    with pytest.raises(E.EnhanceError, match="exist already"):  # finished: a new run does not skip silently
+        E.enhance_images([folder], tmp_path / "out", enhancer=as_enhancer(lambda x: x * 0.5, "half"), progress=False)
+
+
+def test_a_failed_run_is_not_continued_by_another_method(tmp_path):
+    folder = tmp_path / "in"
+    for i in range(2):
+        _write(folder / f"im{i}.png", seed=i)
+
+    def broken_second(x, seen=[]):
+        seen.append(1)
+        if len(seen) == 2:
+            raise RuntimeError("boom")
+        return x
+
+    with pytest.raises(RuntimeError):
+        E.enhance_images([folder], tmp_path / "out", enhancer=as_enhancer(broken_second, "first"), progress=False)
+    with pytest.raises(E.EnhanceError, match="exist already"):
+        E.enhance_images([folder], tmp_path / "out", "he", progress=False)
+
+
+@pytest.mark.parametrize("args", [["--tile-size", "0"], ["--tile-size", "-5"], ["--tile-overlap", "-1"],
+                                  ["--tile-size", "128", "--tile-overlap", "64"],
+                                  ["--tile-size", "128", "--tile-overlap", "100"]])
+def test_bad_tile_settings_are_clear_errors(tmp_path, capsys, args):
+    """Defect 11: a tile size of 0 or an overlap of half the tile or more is an error message, not a traceback."""
+    src = _write(tmp_path / "x.png")
+    with pytest.raises(SystemExit) as caught:
+        E.main([str(src), "--method", "he", "--out", str(tmp_path / "o"), "--no-progress", *args])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "--tile" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_tile_smaller_than_the_models_multiple_is_a_clear_error(tmp_path):
+    src = _write(tmp_path / "x.png", (300, 200))
+    enhancer = as_enhancer(lambda x: x, "m16", pad_multiple=16)
+    with pytest.raises(E.EnhanceError, match="tile"):
+        E.enhance_images([src], tmp_path / "o", enhancer=enhancer, tile=TileConfig(20, 8), progress=False)
+
+
+@pytest.mark.parametrize("method", ["he", "clahe"])
+def test_global_baselines_are_never_tiled(tmp_path, method):
+    """Defect 1: HE and CLAHE use whole-image statistics: enhance gives the whole-image result on an image far
+    larger than a tile (it used to differ by tens of levels, with visible blocks)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:700, 0:1100]
+    img = (np.stack([xx / 1100 * 120, yy / 700 * 60, (xx + yy) % 97], -1) + rng.integers(0, 20, (700, 1100, 3)))
+    src = tmp_path / "big.png"
+    Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(src)
+    report = E.enhance_images([src], tmp_path / "out", method, tile=TileConfig(256, 32), progress=False)
+    enhancer = E.build_method_enhancer(method)
+    assert enhancer.tileable is False
+    whole = enhancer(torch.from_numpy(read_image(src))[None])[0].numpy()
+    assert np.abs(read_image(report.written[0]) - whole).max() <= 1 / 255 + 1e-6
+
+
+def test_lime_is_never_tiled(tmp_path):
+    src = _write(tmp_path / "x.png", (301, 201))
+    report = E.enhance_images([src], tmp_path / "out", "lime", tile=TileConfig(128, 16), progress=False)
+    whole = E.build_method_enhancer("lime")(torch.from_numpy(read_image(src))[None])[0].numpy()
+    assert np.abs(read_image(report.written[0]) - whole).max() <= 1 / 255 + 1e-6
+
+
+def test_trained_models_are_not_tiled_unless_they_declare_it(tmp_path, frlie_checkpoint):
+    run, path, model = frlie_checkpoint
+    enhancer = E.build_method_enhancer("frlie", path, profile="smoke")
+    assert enhancer.tileable is bool(getattr(model, "tileable", False))

@@ -150,3 +150,32 @@ def test_snapshot_is_written(explorer, tmp_path):
 def test_explorer_needs_a_dataset():
     with pytest.raises(ValueError, match="at least one dataset"):
         E.Explorer({}, {"x": lambda t: t})
+
+
+def test_an_uploaded_image_keeps_its_size(explorer):
+    """Issue 18, defect 9: the notebook says uploads may have any size; they are enhanced and shown whole, never
+    centre-cropped to the datasets' ``max_side`` (128 px in smoke)."""
+    explorer.max_side = 128
+    explorer.methods.value = ("double",)
+    assert explorer.add_upload("big.png", _png_bytes(size=(700, 520)))
+    panels = explorer.panels()
+    assert panels["input"].shape == (520, 700, 3) and panels["double"].shape == (520, 700, 3)
+    assert "700x520" in explorer.message.value
+
+
+def test_a_large_upload_is_enhanced_whole_by_a_global_method(explorer):
+    """A method that may not be tiled (whole-image statistics) sees the whole upload in one call."""
+    seen = []
+
+    def global_method(x):
+        seen.append(tuple(x.shape[-2:]))
+        return x / x.max()
+
+    global_method.tileable = False
+    explorer.enhancers["global"] = global_method
+    explorer.methods.options = tuple(explorer.enhancers)
+    explorer.methods.value = ("global",)
+    seen.clear()
+    assert explorer.add_upload("huge.png", _png_bytes(size=(1300, 300)))
+    explorer.panels()
+    assert seen == [(300, 1300)]  # one call on the whole image (larger than a 1024 px tile), cached

@@ -372,3 +372,40 @@ def test_each_notebook_records_the_commit_at_its_own_start(tmp_path, monkeypatch
     assert [nb.git_commit for nb in run.notebooks] == [first, second, second + "+dirty"]
     manifest = json.loads((tmp_path / "results/smoke/manifest.json").read_text())
     assert [nb["git_commit"] for nb in manifest["notebooks"]] == [first, second, second + "+dirty"]
+
+
+def test_a_failing_full_run_keeps_the_records_of_the_notebooks_it_did_not_reach(tmp_path, monkeypatch):
+    """Issue 18, defect 7: a full run that fails at 01 (or is killed there) keeps the earlier run's record of 02,
+    whose results are still on disk, instead of replacing it by 'skipped'/'pending'."""
+    for nb in ("00_a", "01_b", "02_c"):
+        _write_notebook(tmp_path / "notebooks" / f"{nb}.ipynb", "pass")
+    path = tmp_path / "results/smoke/manifest.json"
+    seen_mid_run = {}
+
+    def fake_run(nb, output, parameters, kernel, cwd, timeout):
+        if fail and nb.stem == "01_b":
+            seen_mid_run.update({r["name"]: r for r in json.loads(path.read_text())["notebooks"]})
+            raise RuntimeError("deliberate failure")
+
+    monkeypatch.delenv("LLIE_DATA_ROOT", raising=False)
+    monkeypatch.setattr(workbook, "run_notebook", fake_run)
+    monkeypatch.setattr(workbook, "data_checksums", lambda cfg: {})
+    fail = False
+    workbook.run_workbook("smoke", root=tmp_path, kernel="python3")
+    first = {r["name"]: r for r in json.loads(path.read_text())["notebooks"]}
+    assert {n: r["status"] for n, r in first.items()} == {"00_a": "ok", "01_b": "ok", "02_c": "ok"}
+    fail = True
+    with pytest.raises(workbook.NotebookFailed):
+        workbook.run_workbook("smoke", root=tmp_path, kernel="python3")
+    assert seen_mid_run["02_c"] == first["02_c"]  # while the run is under way (a kill loses nothing either)
+    records = {r["name"]: r for r in json.loads(path.read_text())["notebooks"]}
+    assert records["02_c"] == first["02_c"]       # still the provenance of 02's results on disk
+    assert records["01_b"]["status"] == "failed" and records["00_a"]["status"] == "ok"
+
+
+def test_status_of_a_profile_exits_nonzero_when_a_dataset_it_needs_is_invalid(tmp_path, capsys):
+    """Issue 18, defect 8: ``python -m llie_core.workbook status --profile P`` exits 1 when a dataset P uses is
+    present but invalid."""
+    write_fake_pairs(tmp_path, "LOLv1/eval15/low", "LOLv1/eval15/high", ["1.png", "2.png"], high_names=["1.png"])
+    assert workbook.main(["status", "--profile", "smoke", "--data-root", str(tmp_path)]) == 1
+    assert "invalid" in capsys.readouterr().out

@@ -1,5 +1,7 @@
 """Classical enhancers: the input itself, global histogram equalisation (HE) and CLAHE (scikit-image).
 
+Tiling (``Enhancer.tileable``): HE and CLAHE use whole-image statistics and are never run tile by tile.
+
 - ``input``: identity; the "no enhancement" row every table needs.
 - ``he`` (Gonzalez & Woods, Digital Image Processing, Sec. 3.3.1): the intensity CDF as the mapping,
   ``skimage.exposure.equalize_hist`` with 256 bins. Default ``mode='v'`` equalises the V channel of HSV
@@ -69,11 +71,13 @@ def build_he(mode: str = "v", nbins: int = 256) -> Enhancer:
     """Global histogram equalisation (``mode='v'`` HSV value, or ``'rgb'`` per channel)."""
     if mode not in ("v", "rgb"):
         raise ValueError(f"he: mode must be 'v' or 'rgb', got {mode!r}")
-    return as_enhancer(per_image(lambda im: histogram_equalize(im, mode, nbins)), "he" if mode == "v" else "he_rgb")
+    return as_enhancer(per_image(lambda im: histogram_equalize(im, mode, nbins)), "he" if mode == "v" else "he_rgb",
+                       tileable=False)  # a global histogram: never tiled
 
 
 @ENHANCERS.register("clahe")
 def build_clahe(clip_limit: float = 0.01, kernel_size: int | tuple[int, int] | None = None,
                 nbins: int = 256) -> Enhancer:
     """CLAHE on Lab L with scikit-image's clip limit and an 8x8 tile grid by default."""
-    return as_enhancer(per_image(lambda im: clahe_lab(im, clip_limit, kernel_size, nbins)), "clahe")
+    return as_enhancer(per_image(lambda im: clahe_lab(im, clip_limit, kernel_size, nbins)), "clahe",
+                       tileable=False)  # its tile grid is 1/8 of the whole image

@@ -137,4 +137,4 @@ def build_lime(alpha: float = 0.15, gamma: float = 0.8, strategy: int = 3, sigma
     def run(image: np.ndarray) -> np.ndarray:
         return lime_enhance(image, alpha, gamma, strategy, sigma, eps, t_floor, max_pixels, solver)[0]
 
-    return as_enhancer(per_image(run), "lime")
+    return as_enhancer(per_image(run), "lime", tileable=False)  # the illumination solve couples the whole image

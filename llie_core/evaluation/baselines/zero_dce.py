@@ -124,4 +124,5 @@ def build_zero_dce(weights: str | os.PathLike | None = None, device: str = "cpu"
                    weights_root: str | os.PathLike | None = None) -> Enhancer:
     """The released Zero-DCE as an enhancer (output clamped to [0,1]); weights: the file ``weights``, else
     ``<weights_root>/zero_dce/Epoch99.pth`` (:class:`WeightsAbsent` when absent)."""
-    return as_enhancer(load_zero_dce(weights, check_sha256, weights_root), "zero_dce", pad_multiple=1, device=device)
+    return as_enhancer(load_zero_dce(weights, check_sha256, weights_root), "zero_dce", pad_multiple=1, device=device,
+                       tileable=True)  # seven 3x3 convolutions: local (receptive radius 7), tiles blend exactly
