@@ -27,12 +27,25 @@ TRACKED_PACKAGES = (
 TEXT_SUFFIXES = (".json", ".csv", ".md", ".tex", ".ipynb", ".txt")
 
 
-def path_replacements(root: str | os.PathLike, *others: str | os.PathLike | None) -> dict[str, str]:
-    """``{absolute path: the same path relative to root}`` for ``root``, the Python environment and ``others``
-    (data, weights and cache roots), longest first, so a path inside another is rewritten as itself."""
+def path_replacements(root: str | os.PathLike, data_root: str | os.PathLike | None = None,
+                      weights_root: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None
+                      ) -> dict[str, str]:
+    """``{absolute path: portable form}`` for the project ``root``, the Python environment and the data, weights and
+    cache roots, longest first (a path inside another is rewritten as itself). The portable form is the path
+    relative to ``root`` when it lies inside it or one folder beside it (``../shared/data``), else a label
+    (``<data root>``, ``<python environment>``, ...), so no absolute path of this machine survives in a relative one."""
     root = os.path.abspath(root)
-    absolute = {os.path.abspath(p) for p in (root, sys.prefix, *others) if p}
-    return {p: os.path.relpath(p, root) for p in sorted(absolute, key=len, reverse=True) if p != os.sep}
+    labels = {root: ".", os.path.abspath(sys.prefix): "<python environment>"}
+    for path, label in ((data_root, "<data root>"), (weights_root, "<weights root>"), (cache_dir, "<cache>")):
+        if path:
+            labels[os.path.abspath(path)] = label
+    out = {}
+    for path in sorted(labels, key=len, reverse=True):
+        if path == os.sep:
+            continue
+        relative = os.path.relpath(path, root)
+        out[path] = relative if not relative.startswith(os.pardir + os.sep + os.pardir) else labels[path]
+    return out
 
 
 def portable_paths(directory: str | os.PathLike, replacements: dict[str, str]) -> list[str]:

@@ -2,7 +2,7 @@
 
 Entry points: :func:`train` (in-process), ``python -m llie_core.engine.launch`` (torchrun / multi-GPU).
 """
-from llie_core.engine.checkpoint import load_checkpoint, save_checkpoint
+from llie_core.engine.checkpoint import CheckpointUnreadable, load_checkpoint, previous_path, save_checkpoint
 from llie_core.engine.config import EngineConfig, OptimConfig, SchedulerConfig, TrainSettings, load_config
 from llie_core.engine.distributed import DistContext, cleanup_distributed, current_context, init_distributed
 from llie_core.engine.ema import build_ema
@@ -17,6 +17,7 @@ __all__ = [
     "train", "TrainResult", "NonFiniteLossError", "psnr", "EngineConfig", "OptimConfig", "SchedulerConfig",
     "TrainSettings", "load_config", "TASKS", "SupervisedTask", "SelfSupervisedTask", "StageTask", "call_model",
     "as_output_dict", "build_task", "build_optimizer", "build_scheduler", "lr_factor", "build_ema", "ResumableSampler",
-    "save_checkpoint", "load_checkpoint", "seed_everything", "deterministic_mode", "rng_state", "set_rng_state",
+    "save_checkpoint", "load_checkpoint", "CheckpointUnreadable", "previous_path", "seed_everything",
+    "deterministic_mode", "rng_state", "set_rng_state",
     "DistContext", "init_distributed", "cleanup_distributed", "current_context",
 ]

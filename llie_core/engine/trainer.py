@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from tqdm.auto import tqdm
 
 from llie_core.core.precision import autocast, resolve_precision
 from llie_core.core.provenance import run_record, write_json
-from llie_core.engine.checkpoint import load_checkpoint, save_checkpoint
+from llie_core.engine.checkpoint import CheckpointUnreadable, load_checkpoint, previous_path, save_checkpoint
 from llie_core.engine.config import EngineConfig, load_config
 from llie_core.engine.distributed import DistContext, all_reduce_mean, barrier, current_context
 from llie_core.engine.ema import build_ema
@@ -227,7 +228,7 @@ class Trainer:
 
     def save(self, name: str) -> None:
         if self.ctx.is_main:
-            path = save_checkpoint(self.ckpt_dir / name, self.state_dict())
+            path = save_checkpoint(self.ckpt_dir / name, self.state_dict(), keep_previous=name == "last.pt")
             if name == "last.pt":
                 self.last_saved = path
 
@@ -400,14 +401,44 @@ def _make_model(model: ModelSpec, config: dict[str, Any]) -> nn.Module:
 RESUME_INVARIANT_SECTIONS = ("model", "losses", "task", "optim", "scheduler")
 
 
+def _latest_readable(last: Path) -> tuple[Path, dict | None]:
+    """``last.pt``, or when it cannot be read (truncated, empty) the previous one (``last.prev.pt``, kept by every
+    save): the broken file is named in a warning and moved aside to ``last.pt.broken``. ``(last, None)`` when there
+    is neither; :class:`CheckpointUnreadable` naming both files and the fix when none can be read."""
+    previous = previous_path(last)
+    candidates = [p for p in (last, previous) if p.is_file()]
+    errors = []
+    for path in candidates:
+        try:
+            ckpt = load_checkpoint(path)
+        except CheckpointUnreadable as exc:
+            errors.append(str(exc))
+            continue
+        if errors:
+            broken = last.with_name(last.name + ".broken")
+            if last.is_file():
+                os.replace(last, broken)
+            warnings.warn(f"{errors[0]}; resuming from the previous checkpoint {path} (iteration {ckpt['iteration']});"
+                          f" the broken file is kept as {broken}", UserWarning, stacklevel=3)
+        return path, ckpt
+    if errors:
+        raise CheckpointUnreadable("; ".join(errors) + f". No readable checkpoint to resume from: delete {last} and "
+                                   f"{previous} to train this stage from scratch "
+                                   "(train(..., retrain=True) does the same)")
+    return last, None
+
+
 def _resume_checkpoint(run_dir: Path, resume: bool | str | os.PathLike | None, retrain: bool,
                        cfg: EngineConfig, data_checksums: dict[str, str] | None = None) -> dict | None:
     if retrain or resume in (None, False):
         return None
-    path = run_dir / "checkpoints" / "last.pt" if resume in ("auto", True) else Path(resume)
-    if resume in ("auto", True) and not path.is_file():
-        return None
-    ckpt = load_checkpoint(path)
+    if resume in ("auto", True):
+        path, ckpt = _latest_readable(run_dir / "checkpoints" / "last.pt")
+        if ckpt is None:
+            return None
+    else:
+        path = Path(resume)
+        ckpt = load_checkpoint(path)
     current = cfg.to_dict()
     changed = [k for k in RESUME_INVARIANT_SECTIONS if ckpt["config"].get(k) != current[k]]
     if changed:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,8 @@ from llie_core.core import paths
 from llie_core.core.precision import PRECISIONS
 from llie_core.core.profiles import Profile, deep_merge, load_profile
 from llie_core.core.provenance import checksum_files, write_json
-from llie_core.engine import TrainResult, cleanup_distributed, current_context, init_distributed, load_checkpoint, train
+from llie_core.engine import (CheckpointUnreadable, TrainResult, cleanup_distributed, current_context, init_distributed,
+                              load_checkpoint, train)
 from llie_core.engine.registry import TASKS
 from llie_core.engine.seed import seed_everything
 from llie_core.evaluation.loop import as_enhancer
@@ -243,8 +245,19 @@ def scaled_schedule(scheduler: Mapping[str, Any], budget_scale: float) -> dict[s
 
 
 def _load_best(model: nn.Module, result: TrainResult) -> None:
-    path = result.best_checkpoint if result.best_checkpoint.is_file() else result.last_checkpoint
-    model.load_state_dict(load_checkpoint(path)["model"])
+    """The stage's best weights, else its last; an unreadable ``best.pt`` is named in a warning and ``last.pt`` used."""
+    files = [p for p in (result.best_checkpoint, result.last_checkpoint) if p.is_file()]
+    if not files:
+        raise FileNotFoundError(f"{result.run_dir}: no best.pt or last.pt to load after training")
+    for i, path in enumerate(files):
+        try:
+            model.load_state_dict(load_checkpoint(path)["model"])
+            return
+        except CheckpointUnreadable as exc:
+            if i == len(files) - 1:
+                raise
+            warnings.warn(f"{exc}; using {files[i + 1]} instead (delete or replace the broken file)", UserWarning,
+                          stacklevel=2)
 
 
 def _official_init(model: nn.Module, cfg: Mapping[str, Any], stage_name: str,

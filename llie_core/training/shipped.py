@@ -138,7 +138,8 @@ def _card(method: str, profile: str, recipe: Mapping[str, Any], stages: Mapping[
              f"{delta:+.4f} dB on {n_eval} images (tolerance {FP16_TOLERANCE_DB} dB)",
              f"- training data: {recipe.get('training_data')}; checksums {json.dumps(recipe.get('data_checksums'))}",
              f"- seed {recipe.get('seed')}, variant {recipe.get('variant') or 'none'}, budget scale "
-             f"{recipe.get('budget_scale')}", "", "| stage | iterations | stopped | precision | threads | best iteration |",
+             f"{recipe.get('budget_scale')}", "",
+             "| stage | iterations | stopped | precision | threads | best iteration |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {name} | {s['iterations']} | {s['stopped']} | {s['precision']} | {s['threads']} | "
               f"{s['best_iteration']} |" for name, s in stages.items()]

@@ -324,8 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", default=None, help="config profile the checkpoint was trained with (default: "
                         f"the one of its run folder's {RECIPE}, else {DEFAULT_PROFILE})")
     parser.add_argument("--variant", default=None, help="ablation variant of the config")
-    parser.add_argument("--tile-size", type=int, default=DEFAULT_TILE.tile_size, help="tile side in pixels (> 2 x overlap)")
-    parser.add_argument("--tile-overlap", type=int, default=DEFAULT_TILE.overlap, help="tile overlap in pixels (>= 0, under half the tile)")
+    parser.add_argument("--tile-size", type=int, default=DEFAULT_TILE.tile_size,
+                        help="tile side in pixels (> 2 x overlap)")
+    parser.add_argument("--tile-overlap", type=int, default=DEFAULT_TILE.overlap,
+                        help="tile overlap in pixels (>= 0, under half the tile)")
     parser.add_argument("--recursive", action="store_true", help="also take images of sub-folders")
     parser.add_argument("--skip-errors", action="store_true", help="skip unreadable inputs, list them at the end")
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that exist already in --out")

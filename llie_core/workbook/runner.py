@@ -224,7 +224,10 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
     notebook gets ``profile``, ``root``, ``data_root`` and ``weights_root`` as parameters.
 
     The manifest is written after every notebook and in every case (with the failure recorded), so no
-    result is lost, even when the process is killed.
+    result is lost, even when the process is killed. After every notebook the text outputs under
+    ``results/<profile>`` are made portable (:func:`llie_core.core.provenance.portable_paths`): no absolute path of
+    this machine (checkout, data, weights, cache, Python environment) is left in them, only paths relative to the
+    project root.
     """
     root = Path(root).resolve() if root else paths.project_root()
     cfg = load_profile(profile, data_root=data_root, weights_root=weights_root, cache_dir=paths.cache_dir(root=root))
@@ -239,6 +242,8 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
                       environment=provenance.environment_record(), data_checksums=data_checksums(cfg.data),
                       notebooks=[NotebookRun(nb.stem) for nb in notebooks], weights_root=weights_str)
     params = {"profile": profile, "root": str(root), "data_root": data_str or "", "weights_root": weights_str or ""}
+    # every absolute machine path an output may hold, and its replacement relative to the project root
+    portable = provenance.path_replacements(root, cfg.data.root, cfg.data.weights_root, cfg.data.cache_dir)
     t_start = time.perf_counter()
     try:
         for nb, record in zip(notebooks, run.notebooks):
@@ -260,6 +265,7 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
             # after every notebook, so a killed run still says where its finished results came from
             run.seconds = round(time.perf_counter() - t_start, 2)
             write_manifest(run, out_dir / "manifest.json", keep_others=only is not None)
+            provenance.portable_paths(out_dir, portable)
     finally:
         for record in run.notebooks:
             if record.status == "pending":
@@ -267,6 +273,7 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
         run.finished = _now()
         run.seconds = round(time.perf_counter() - t_start, 2)
         write_manifest(run, out_dir / "manifest.json", keep_others=only is not None)
+        provenance.portable_paths(out_dir, portable)
     return run
 
 
@@ -278,7 +285,8 @@ def write_manifest(run: WorkbookRun, path: Path, keep_others: bool = False) -> P
     """``manifest.json``: everything needed to tell where the results of a run came from.
 
     A notebook this run has not run (yet) (``pending``, or ``skipped`` after a failure) keeps the record of an
-    earlier run that ran it (``ok`` or ``failed``) left in the manifest, if any: its results on disk still come from that run (a failing or killed
+    earlier run that ran it (``ok`` or ``failed``) left in the manifest, if any: its results on disk still come from
+    that run (a failing or killed
     full run never replaces finished notebooks' provenance by ``skipped``). With ``keep_others`` (a run of
     selected notebooks), the records of the other notebooks already in the manifest are kept too, each with its
     own start time and git commit, so re-running one notebook never loses the provenance of the rest; the

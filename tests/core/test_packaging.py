@@ -129,7 +129,7 @@ def test_portable_paths_leaves_no_absolute_machine_path(tmp_path):
                                                 "other": f"{root}2/file", "python": sys.executable}))
     (results / "img.png").write_bytes(str(root).encode())
     (results / "clean.md").write_text("nothing absolute")
-    changed = portable_paths(results, path_replacements(root, data))
+    changed = portable_paths(results, path_replacements(root, data_root=data, cache_dir=tmp_path / "elsewhere" / "x"))
     assert changed == ["t.json"]
     record = json.loads((results / "t.json").read_text())
     assert record["run_dir"] == "results/quick/runs/x" or record["run_dir"] == "./results/quick/runs/x"

@@ -30,8 +30,6 @@ from PIL import Image
 
 from tests.helpers import REPO_ROOT, skip_or_fail
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
 NOTEBOOK = "99_explore.ipynb"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -43,9 +41,8 @@ def _executable(*names: str) -> str | None:
     return next((found for found in (shutil.which(n) for n in names) if found), None)
 
 
-@pytest.fixture(scope="module")
-def browser_tools():
-    """Paths of chromium and chromedriver, and the selenium package; skip (fail under CI) when one is missing."""
+def require_browser() -> tuple[str, str]:
+    """Paths of chromium and chromedriver (selenium importable); skip (fail under CI) naming what is missing."""
     chromium = _executable("chromium", "chromium-browser")
     driver = _executable("chromedriver")
     if chromium is None or driver is None:
@@ -56,6 +53,21 @@ def browser_tools():
     except ImportError:
         skip_or_fail("the browser test needs selenium (pip install -r requirements.txt)")
     return chromium, driver
+
+
+@pytest.fixture(scope="module")
+def browser_tools():
+    return require_browser()
+
+
+def test_without_chromium_the_browser_test_skips_with_the_reason_and_fails_under_ci(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium and chromium-driver"):
+        require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="chromium and chromium-driver.*CI is set"):
+        require_browser()
 
 
 def _free_port() -> int:
@@ -247,6 +259,8 @@ def _upload(driver, path: Path) -> None:
     field.send_keys(str(path))
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_the_explorer_works_in_a_real_browser(jupyter_lab, chrome, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select

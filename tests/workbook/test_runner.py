@@ -152,6 +152,10 @@ def test_whole_smoke_workbook_runs_end_to_end(tmp_path, repo_root, real_data_roo
     assert missing_outputs(out, "smoke") == []  # every registered table and figure of the smoke profile
     assert unregistered_outputs(out) == []
     check_smoke_baselines(pd.read_csv(out / "tables" / "baselines.csv"))
+    machine_paths = [str(root.resolve()), str(real_data_root.resolve()), sys.prefix]
+    leaks = [f"{f.relative_to(out)}: {p}" for f in out.rglob("*") if f.is_file() and f.suffix in TEXT_SUFFIXES
+             for p in machine_paths if p in f.read_text(errors="replace")]
+    assert not leaks, f"absolute machine paths left in the results: {leaks[:5]}"
 
 
 # ------------------------------------------------------------------- smoke baselines table (content, not existence)
