@@ -38,6 +38,7 @@ from llie_core.evaluation.suite import paired_test_set
 from llie_core.training.studies import main_paired_set
 from llie_core.training.trained import RECIPE, load_trained
 
+SHIPPED_PROFILE = "quick"  # the profile whose main runs are committed (enhance and the explorer fall back to them)
 FP16_TOLERANCE_DB = 0.01  # fp16 storage is used when it changes the eval15 PSNR by at most this much
 CARD = "MODEL_CARD.md"
 

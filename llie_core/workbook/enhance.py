@@ -55,6 +55,7 @@ from llie_core.evaluation.baselines import WeightsAbsent, build_enhancer, list_e
 from llie_core.evaluation.loop import as_enhancer, progress_enabled
 from llie_core.evaluation.tiling import TileConfig, choose_tile_size, enhance_tiled
 from llie_core.training.recipes import available_methods
+from llie_core.training.shipped import SHIPPED_PROFILE, shipped_runs_dir
 from llie_core.training.trained import DEFAULT_PROFILE, RECIPE, CheckpointError, load_model
 
 DEFAULT_TILE = TileConfig(tile_size=1024, overlap=64)
@@ -135,7 +136,9 @@ def build_method_enhancer(method: str, checkpoint: str | os.PathLike | None = No
                           variant: str | None = None, device: str = "cpu",
                           options: Mapping[str, Any] | None = None, weights_root: str | os.PathLike | None = None):
     """An :class:`~llie_core.evaluation.loop.Enhancer` for a baseline (no checkpoint; released weights, e.g.
-    Zero-DCE's, under ``weights_root``) or a trained method (:func:`llie_core.training.trained.load_model`)."""
+    Zero-DCE's, under ``weights_root``) or a trained method (:func:`llie_core.training.trained.load_model`); a trained
+    method without ``checkpoint`` uses the model shipped in ``checkpoints/quick/<method>``
+    (:mod:`llie_core.training.shipped`, its ``MODEL_CARD.md`` says what it is)."""
     if method in list_enhancers():
         if checkpoint is not None:
             raise EnhanceError(f"{method} is a classical baseline: it takes no --checkpoint")
@@ -146,9 +149,12 @@ def build_method_enhancer(method: str, checkpoint: str | os.PathLike | None = No
     if method not in available_methods():
         raise EnhanceError(f"unknown method {method!r}; trained methods: {available_methods()}, "
                            f"baselines: {list_enhancers()}")
-    if checkpoint is None:
-        raise EnhanceError(f"{method} needs --checkpoint (e.g. results/quick/runs/{method}, a run folder, or "
-                           f"its <stage>/checkpoints/best.pt)")
+    if checkpoint is None:  # the model shipped with the repository (checkpoints/quick/<method>), if any
+        shipped = shipped_runs_dir(SHIPPED_PROFILE) / method
+        if not (shipped / RECIPE).is_file():
+            raise EnhanceError(f"{method} needs --checkpoint (e.g. results/quick/runs/{method}, a run folder, or "
+                               f"its <stage>/checkpoints/best.pt); no shipped model in {shipped} either")
+        checkpoint = shipped
     try:
         model, cfg, _ = load_model(method, checkpoint, profile, variant)
     except CheckpointError as exc:

@@ -34,6 +34,7 @@ from llie_core.core.methods import display_name
 from llie_core.core.profiles import Profile
 from llie_core.evaluation.tiling import TileConfig, enhance_tiled
 from llie_core.report.figures import to_hwc
+from llie_core.training.shipped import SHIPPED_PROFILE, shipped_runs_dir
 
 SIDE_BY_SIDE, BEFORE_AFTER = "side by side", "before / after"
 UPLOADS = "your images"
@@ -349,7 +350,7 @@ def _highlight(table: pd.DataFrame, image: str) -> str:
 def build_explorer(profile: Profile, results_dir: str | os.PathLike, datasets: Sequence[str] | None = None,
                    max_side: int | None = None) -> tuple[Explorer, dict[str, str]]:
     """The explorer over the profile's test sets that are present, the baselines and every trained method
-    whose run exists (images center-cropped to ``max_side``, default the profile's ``notebooks: 99_explore: max_side``);
+    whose run exists, else the model shipped in ``checkpoints/quick`` (images center-cropped to ``max_side``, default the profile's ``notebooks: 99_explore: max_side``);
     returns it and ``{what: why skipped}``."""
     max_side = max_side or profile.notebook("99_explore").get("max_side", DEFAULT_MAX_SIDE)
     data = profile.data
@@ -361,6 +362,10 @@ def build_explorer(profile: Profile, results_dir: str | os.PathLike, datasets: S
         except (DatasetError, FileNotFoundError) as exc:
             skipped[name] = str(exc)
     trained, missing = trained_enhancers(profile.name, Path(results_dir) / "runs")
+    if missing:  # no run of this profile here (e.g. a fresh clone): the models shipped with the repository
+        shipped, _ = trained_enhancers(SHIPPED_PROFILE, shipped_runs_dir(SHIPPED_PROFILE), list(missing))
+        trained.update(shipped)
+        missing = {m: why for m, why in missing.items() if display_name(m) not in shipped}
     skipped.update(missing)
     enhancers = {**baseline_enhancers(weights_root=data.weights_root), **trained}
     explorer = Explorer(catalogs, enhancers, per_image_scores(results_dir), names=display_name, max_side=max_side)

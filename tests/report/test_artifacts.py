@@ -168,7 +168,9 @@ def test_statuses_name_the_variants_the_notebooks_do_not_train(repo_root):
     assert "released_code" not in _notebook_line(repo_root, "11_jcrnet", "VARIANTS = ")
     iclr = A.get("iclr_ablation").status
     for profile in ("smoke", "quick"):
-        assert "w/o 1st / w/o 2nd MAFM of DIEM variants run only in the paper profile" in iclr.of(profile)
+        assert "w/o 1st / w/o 2nd MAFM of DIEM and the paper-text reading run only in the paper profile" in iclr.of(profile)
+        assert "paper_text" not in load_profile(profile).notebook("13_iclr")["ablation_variants"]
+    assert "paper_text" in load_profile("paper").notebook("13_iclr")["ablation_variants"]
     assert iclr.paper == "reproduced"
     for table in ("jcrnet_table1", "jcrnet_table2"):
         for profile in A.PROFILES:

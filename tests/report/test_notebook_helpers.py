@@ -20,15 +20,18 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from data_prep.testing import write_fake_images, write_fake_pairs
 from llie_core.analysis.llflow import COMPETITOR_PROTOCOL, TABLE_COLUMNS, grid_rows, lol_table, velol_table
 from llie_core.core.profiles import load_profile
 from llie_core.evaluation.baselines import build_enhancer
+from llie_core.models import build_model
 from llie_core.report import artifacts as A, compare as P
 from llie_core.report.figures import to_hwc
 from llie_core.report.method_tables import BASELINES, beats_baselines, reported_rows, side_by_side
+from llie_core.training.recipes import load_method_config
 from llie_core.workbook import explorer as E
 from tests.helpers import REPO_ROOT
 
@@ -370,6 +373,23 @@ def no_weights(tmp_path, monkeypatch):
     may name real ones: library code does not read it."""
     monkeypatch.setenv("LLIE_WEIGHTS_ROOT", str(REPO_ROOT.parent / "shared" / "weights"))
     monkeypatch.setenv("LLIE_DATA_ROOT", str(REPO_ROOT.parent / "shared" / "data"))
+    monkeypatch.setattr(E, "shipped_runs_dir", lambda profile: tmp_path / "nothing_shipped")
+
+
+def test_build_explorer_falls_back_to_the_shipped_models(tmp_path, no_weights, monkeypatch):
+    """No run of the profile (a fresh clone): the models shipped in checkpoints/quick are offered instead."""
+    profile, data, results = tiny_results(tmp_path)
+    cfg = load_method_config("frlie", "smoke")
+    model = build_model(dict(cfg["model"]))
+    shipped = tmp_path / "shipped"
+    (shipped / "frlie" / "stage2" / "checkpoints").mkdir(parents=True)
+    torch.save({"model": model.state_dict()}, shipped / "frlie" / "stage2" / "checkpoints" / "best.pt")
+    (shipped / "frlie" / "recipe.json").write_text(json.dumps({"method": "frlie", "profile": "smoke", "config": cfg}))
+    monkeypatch.setattr(E, "shipped_runs_dir", lambda name: shipped)
+    with pytest.warns(UserWarning, match="zero_dce"):
+        explorer, skipped = E.build_explorer(profile, results, max_side=8)
+    assert "FRLIE" in explorer.enhancers and "frlie" not in skipped
+    assert {"llflow", "jcrnet", "iclr", "irle"} <= set(skipped)
 
 
 def test_build_explorer_lists_present_sets_baselines_and_why_the_rest_is_skipped(tmp_path, no_weights):

@@ -100,10 +100,28 @@ def test_large_image_is_tiled_and_keeps_its_size(tmp_path):
     np.testing.assert_allclose(out, np.clip(read_image(src) * 1.5, 0, 1), atol=1 / 255 + 1e-5)  # pointwise: exact
 
 
-def test_clear_errors_for_bad_requests(tmp_path, frlie_checkpoint, capsys):
+def test_without_a_checkpoint_the_shipped_model_is_used(tmp_path, frlie_checkpoint, monkeypatch):
+    """A trained method without --checkpoint enhances with the model shipped in checkpoints/quick/<method>."""
+    run, path, model = frlie_checkpoint
+    shipped = tmp_path / "checkpoints"
+    (shipped / "frlie" / "stage2" / "checkpoints").mkdir(parents=True)
+    torch.save({"model": {k: v.half() for k, v in model.state_dict().items()}},
+               shipped / "frlie" / "stage2" / "checkpoints" / "best.pt")
+    (shipped / "frlie" / T.RECIPE).write_text(json.dumps({"method": "frlie", "profile": "smoke", "variant": None}))
+    monkeypatch.setattr(E, "shipped_runs_dir", lambda profile: shipped)
+    src = _write(tmp_path / "x.png")
+    out = E.enhance_images([src], tmp_path / "o", "frlie", progress=False).written[0]
+    low = torch.from_numpy(read_image(src))[None]
+    with torch.no_grad():
+        expected = as_enhancer(model, "frlie", 4)(low)[0].numpy()
+    np.testing.assert_allclose(read_image(out), expected, atol=2 / 255)  # fp16 storage
+
+
+def test_clear_errors_for_bad_requests(tmp_path, frlie_checkpoint, capsys, monkeypatch):
     run, path, _ = frlie_checkpoint
     src = _write(tmp_path / "x.png")
-    with pytest.raises(E.EnhanceError, match="needs --checkpoint"):
+    monkeypatch.setattr(E, "shipped_runs_dir", lambda profile: tmp_path / "nothing_shipped")
+    with pytest.raises(E.EnhanceError, match="needs --checkpoint.*no shipped model"):
         E.enhance_images([src], tmp_path / "o", "frlie", profile="smoke")
     with pytest.raises(E.EnhanceError, match="takes no --checkpoint"):
         E.enhance_images([src], tmp_path / "o", "lime", path)
