@@ -331,3 +331,37 @@ def run_summary_markdown(frame: pd.DataFrame, paper: str) -> str:
                      f"95% CI [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}], n={int(row['n'])}; "
                      f"reported: {_reported(row)}.)")
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------ scores index
+def scores_index(results_dir: str | os.PathLike) -> pd.DataFrame:
+    """Every per-image score file under ``results_dir`` (``results/<profile>``), one row each: ``label`` (run or
+    baseline), ``dataset``, ``images`` (per-image rows, the ``mean`` row left out), ``metrics`` and ``file``
+    (relative to ``results_dir``); the newest weights hash of each run only (older ones are stale scores)."""
+    root = Path(results_dir)
+    files = sorted(root.glob("scores/*/*.csv"))
+    for run_dir in sorted((root / "runs").glob("*/")):
+        newest: dict[tuple[str, str], Path] = {}
+        for csv in run_dir.glob("scores/*/*/*.csv"):
+            key = (csv.parent.name, csv.stem)
+            if key not in newest or csv.stat().st_mtime > newest[key].stat().st_mtime:
+                newest[key] = csv
+        files += [newest[k] for k in sorted(newest)]
+    rows = []
+    for csv in files:
+        frame = pd.read_csv(csv)
+        if "image" not in frame:
+            continue
+        images = frame[frame["image"].astype(str) != MEAN_ROW]
+        metrics = [c for c in frame.columns if c not in ("image", "height", "width", "seconds", "skipped", "images")]
+        rows.append({"label": csv.parent.name, "dataset": csv.stem, "images": len(images),
+                     "metrics": ", ".join(metrics), "file": csv.relative_to(root).as_posix()})
+    return pd.DataFrame(rows, columns=["label", "dataset", "images", "metrics", "file"])
+
+
+def scores_index_markdown(index: pd.DataFrame, profile: str) -> str:
+    """``scores/INDEX.md``: where the per-image scores of every run and baseline are, with their image counts."""
+    head = (f"# Per-image scores ({profile})\n\nOne CSV per (run or baseline, test set): a row per image and a final "
+            "`mean` row (NaN kept: a metric undefined on an image makes its mean NaN). Paths are relative to "
+            f"`results/{profile}/`. Written by `90_tables`.\n\n")
+    return head + (index.to_markdown(index=False) if len(index) else "No score files.") + "\n"

@@ -68,8 +68,16 @@ DIAGNOSTIC_RUNS: dict[str, str] = {"irle_pseudo_gt": "IRLE's local exposure-simu
 EVAL_PROTOCOL = ("evaluate_suite protocol: 8-bit outputs; psnr (RGB), ssim (MATLAB 11x11 Gaussian per RGB channel), "
                  "lpips_alex (AlexNet, inputs in [-1, 1]); *_gtmean = after the GT-mean rescaling; niqe (LIVE "
                  "MATLAB release) on unpaired sets; test images cropped as the profile says")
-COMPARISON_COLUMNS = ("method", "dataset", "metric", "direction", "reported", "reproduced", "reproduced_std",
+COMPARISON_COLUMNS = ("method", "run", "dataset", "metric", "direction", "reported", "reproduced", "reproduced_std",
                       "seeds", "delta", "status", "origin")
+MEASURED_OTHER_PROTOCOL = "measured, protocol differs"  # a cell measured on other test data or another protocol
+# the test data of a paper that this workbook's test sets only approximate (dataset -> what the paper used)
+PAPER_TEST_DATA: dict[tuple[str, str], str] = {
+    ("jcrnet", "lol_v1"): "JCRNet tests the 100 LOL pairs left out of its training set, resized to 384x384; here LOL "
+                          "eval15 (15 pairs) at full size",
+    ("*", "fivek"): "the papers test on MIT-Adobe FiveK's 500-image test split (expert C); here the pairs under the "
+                    "data root (the CI sample has 8)",
+}
 
 
 # ------------------------------------------------------------------------------------------------ run labels
@@ -421,8 +429,10 @@ def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
 
 def compare_table(artifact: Artifact, tables_dir: str | Path, ctx: ComparisonContext) -> pd.DataFrame:
     """One row per reported cell of ``artifact``'s ledger tables (and per extra reproduced cell of its own
-    table): ``method, dataset, metric, direction, reported, reproduced, reproduced_std, seeds, delta, status,
-    origin``."""
+    table): ``method, run, dataset, metric, direction, reported, reproduced, reproduced_std, seeds, delta, status,
+    origin``. ``run`` says which run of this workbook stands for the row (:func:`run_kind`); ``status`` is
+    ``reproduced`` only where the test data and protocol are the paper's, else ``measured, protocol differs
+    (...)`` (:func:`protocol_difference`) or why the cell has no value."""
     reported = pd.concat([load_reported(p, t) for p, t in artifact.ledger], ignore_index=True)
     reported = reported.rename(columns={"value": "reported"})[["method", "dataset", "metric", "direction",
                                                                "reported"]]
@@ -453,6 +463,7 @@ def compare_table(artifact: Artifact, tables_dir: str | Path, ctx: ComparisonCon
                         for r in merged.itertuples(index=False)]
     merged["seeds"] = merged["seeds"].fillna(0).astype(int)
     merged["origin"] = merged["origin"].fillna("")
+    merged["run"] = [run_kind(m, ctx, artifact.ablation) for m in merged["method"]]
     return merged[list(COMPARISON_COLUMNS)].reset_index(drop=True)
 
 
@@ -467,11 +478,40 @@ def _order_like(merged: pd.DataFrame, reported: pd.DataFrame, key: list[str]) ->
     return merged.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
+def protocol_difference(paper: str, dataset: str, data: DataSettings) -> str | None:
+    """How this profile's test data for ``dataset`` differs from what ``paper`` measured on, or ``None``: another
+    split of the set (:data:`PAPER_TEST_DATA`), a subset of an unpaired set or centre crops."""
+    notes = [PAPER_TEST_DATA[k] for k in ((paper, dataset), ("*", dataset)) if k in PAPER_TEST_DATA]
+    unpaired = dataset in data.eval_unpaired
+    limit = data.max_unpaired_images if unpaired else data.max_eval_images
+    side = data.unpaired_side if unpaired else data.eval_max_side
+    if limit or side:
+        subset = f"at most {limit} images, evenly spaced" if limit else "every image"
+        crop = f", centre-cropped to {side} px" if side else ""
+        notes.append(f"{subset}{crop} (the paper: every image at full size)")
+    return "; ".join(notes) or None
+
+
+def run_kind(method: str, ctx: "ComparisonContext", ablation: bool) -> str:
+    """Which run of this workbook a ledger row stands for: ``main run``, ``full model at the ablation budget``,
+    ``variant <v>`` (ablation budget), ``baseline``, or ``-`` when none does."""
+    labels = ctx.labels.get(method, ())
+    if not labels:
+        return "-"
+    run = parse_label(labels[0])
+    if run.method in BASELINES:
+        return "baseline"
+    if run.variant:
+        return f"variant {run.variant}" + (" (ablation budget)" if ablation else "")
+    return "full model at the ablation budget" if ablation else "main run"
+
+
 def _cell_status(artifact: Artifact, row: Any, ctx: ComparisonContext, table_present: bool,
                  noted: Mapping[tuple[str, str], str]) -> str:
     has_rep, has_rec = not _isnan(row.reported), not _isnan(row.reproduced)
     if has_rep and has_rec:
-        return REPRODUCED
+        differs = protocol_difference(artifact.paper, str(row.dataset), ctx.profile.data)
+        return f"{MEASURED_OTHER_PROTOCOL} ({differs})" if differs else REPRODUCED
     if has_rec:
         return "reproduced only (no reported value)"
     return missing_reason(artifact, row.method, row.dataset, row.metric, ctx, table_present, noted)
@@ -484,19 +524,24 @@ def _isnan(value: Any) -> bool:
 def comparison_summary(comparisons: Mapping[str, pd.DataFrame], artifacts: Mapping[str, Artifact],
                        profile: str) -> pd.DataFrame:
     """One row per compared table: its state in ``profile`` (the reasons are in ``table_index``), cell counts by
-    outcome and the median absolute delta."""
+    outcome and the median absolute delta of its PSNR cells in dB (one unit: the other metrics' deltas are in the
+    table itself, never pooled across units)."""
     rows = []
     for artifact_id, frame in comparisons.items():
         a = artifacts[artifact_id]
         status = frame["status"].astype(str)
-        deltas = frame["delta"].dropna().abs()
+        measured = status.eq(REPRODUCED) | status.str.startswith(MEASURED_OTHER_PROTOCOL)
+        psnr = frame["metric"].astype(str).str.startswith("psnr") & ~frame["metric"].astype(str).str.endswith("_delta")
+        deltas = frame.loc[measured & psnr, "delta"].dropna().abs()
         rows.append({"id": a.id, "paper": a.paper, "label": a.label, "state": state(a.status.of(profile)),
                      "reported_cells": int(frame["reported"].notna().sum()),
                      "reproduced_cells": int((status == REPRODUCED).sum()),
+                     "measured_other_protocol": int(status.str.startswith(MEASURED_OTHER_PROTOCOL).sum()),
                      "reproduced_only": int(status.str.startswith("reproduced only").sum()),
                      "not_run_cells": int(status.str.startswith("not run").sum()),
                      "reported_only_cells": int(status.str.startswith("reported only").sum()),
-                     "median_abs_delta": float(deltas.median()) if len(deltas) else float("nan")})
+                     "psnr_cells": int(len(deltas)),
+                     "median_abs_delta_psnr_db": float(deltas.median()) if len(deltas) else float("nan")})
     return pd.DataFrame(rows)
 
 
@@ -570,8 +615,19 @@ LATEX_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$",
 MAX_REASON = 200
 
 
+ELL_SUBSCRIPT = re.compile(r"ℓ_(?:\{([^{}]*)\}|(\w+))")  # "ℓ_{rgb}", "ℓ_m" (JCRNet's loss ablation names)
+
+
 def latex_escape(text: Any) -> str:
-    return "".join(LATEX_SPECIALS.get(ch, ch) for ch in str(text))
+    """``text`` for LaTeX: specials escaped, ``ℓ_{x}`` typeset as the math ``$\\ell_{x}$``."""
+    text, out, last = str(text), [], 0
+    for match in ELL_SUBSCRIPT.finditer(text):
+        out.append("".join(LATEX_SPECIALS.get(ch, ch) for ch in text[last:match.start()]))
+        sub = match.group(1) if match.group(1) is not None else match.group(2)
+        out.append(r"$\ell_{\mathrm{" + "".join(LATEX_SPECIALS.get(ch, ch) for ch in sub) + "}}$")
+        last = match.end()
+    out.append("".join(LATEX_SPECIALS.get(ch, ch) for ch in text[last:]))
+    return "".join(out)
 
 
 def short_reason(status: Any, limit: int = MAX_REASON) -> Any:

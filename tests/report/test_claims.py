@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -201,3 +202,21 @@ def test_score_summary_gives_n_ci_and_std_over_seeds(tmp_path):
     assert row["ci_low"] < 21.0 < row["ci_high"]
     assert row["std_over_seeds"] == pytest.approx(np.std([20.0, 22.0], ddof=1))
     assert frame.loc["lpips_alex", "n"] == 0 and frame.loc["lpips_alex", "seeds"] == 0  # not measured
+
+
+def test_scores_index_lists_every_score_file_with_its_image_count(tmp_path):
+    """Baselines and runs; of a retrained run only its newest weights' scores; the mean row is not an image."""
+    def write(path, names):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"image": [*names, "mean"], "psnr": [1.0] * (len(names) + 1), "images": 1}).to_csv(path,
+                                                                                                      index=False)
+    write(tmp_path / "scores" / "he" / "lol_v1.csv", ["1", "2", "3"])
+    write(tmp_path / "runs" / "iclr" / "scores" / "old" / "iclr" / "lol_v1.csv", ["1"])
+    time.sleep(0.01)
+    write(tmp_path / "runs" / "iclr" / "scores" / "new" / "iclr" / "lol_v1.csv", ["1", "2"])
+    index = C.scores_index(tmp_path)
+    assert index[["label", "dataset", "images"]].values.tolist() == [["he", "lol_v1", 3], ["iclr", "lol_v1", 2]]
+    assert index["file"].tolist() == ["scores/he/lol_v1.csv", "runs/iclr/scores/new/iclr/lol_v1.csv"]
+    assert set(index["metrics"]) == {"psnr"}
+    page = C.scores_index_markdown(index, "quick")
+    assert page.startswith("# Per-image scores (quick)") and "runs/iclr/scores/new/iclr/lol_v1.csv" in page

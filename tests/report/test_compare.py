@@ -15,7 +15,8 @@ from llie_core.workbook.context import NotebookContext
 
 @pytest.fixture()
 def smoke():
-    return load_profile("smoke", overrides={"data": {"root": None}})
+    """The smoke profile on whole test sets at full size, so its measured cells are 'reproduced'."""
+    return load_profile("smoke", overrides={"data": {"root": None, "eval_max_side": None, "max_eval_images": None}})
 
 
 def _scores(rows):
@@ -152,7 +153,8 @@ def test_lpips_alias_is_used_where_the_preferred_column_is_nan(tmp_path, smoke):
     assert ctx.scores["lpips"].isna().sum() == 1
     frame = P.compare_table(A.get("jcrnet_table1"), tables, ctx)
     llflow = _by(frame, "LLFlow", "lol_v1", "lpips")
-    assert llflow.reproduced == 0.433 and llflow.status == "reproduced" and llflow.origin == "scores: llflow"
+    assert llflow.reproduced == 0.433 and llflow.origin == "scores: llflow"
+    assert llflow.status.startswith("measured, protocol differs (JCRNet tests the 100 LOL pairs")
     assert _by(frame, "JCRNet (PyTorch)", "lol_v1", "lpips").reproduced == 0.30  # the preferred column first
     row = pd.Series({"lpips": float("nan"), "lpips_alex": 0.5})
     assert P.first_value(row, ("lpips", "lpips_alex")) == 0.5 and P.first_value(row, ("lpips", None)) is None
@@ -194,7 +196,28 @@ def test_summary_counts_outcomes(tmp_path, smoke):
     assert summary.loc["frlie_table1", "reproduced_cells"] == 1
     assert summary.loc["frlie_table1", "reported_only_cells"] == 11 * 3
     assert summary.loc["jcrnet_table8", "not_run_cells"] == 90
-    assert summary.loc["frlie_table1", "median_abs_delta"] == pytest.approx(abs(16.0 - 16.759))
+    assert summary.loc["frlie_table1", "median_abs_delta_psnr_db"] == pytest.approx(abs(16.0 - 16.759))
+    assert summary.loc["frlie_table1", "psnr_cells"] == 1 and "median_abs_delta" not in summary
+
+
+def test_cells_on_other_test_data_are_measured_not_reproduced_and_rows_name_their_run(tmp_path, smoke):
+    cropped = load_profile("smoke", overrides={"data": {"root": None}})
+    assert P.protocol_difference("frlie", "lol_v1", smoke.data) is None
+    assert "at most 3 images, evenly spaced, centre-cropped to 256 px" in P.protocol_difference("frlie", "lol_v1",
+                                                                                              cropped.data)
+    assert P.protocol_difference("jcrnet", "lol_v1", smoke.data).startswith("JCRNet tests the 100 LOL pairs")
+    assert "500-image test split" in P.protocol_difference("frlie", "fivek", smoke.data)
+    quick = load_profile("quick", overrides={"data": {"root": None}})
+    assert P.protocol_difference("frlie", "dicm", quick.data).startswith(
+        f"at most {quick.data.max_unpaired_images} images, evenly spaced, centre-cropped to "
+        f"{quick.data.unpaired_side} px")
+    tables = _tables(tmp_path, baselines=[{"method": "lime", "dataset": "fivek", "psnr": 16.0}])
+    frame = P.compare_table(A.get("frlie_table1"), tables, P.build_context(smoke, tables))
+    assert set(frame["run"]) >= {"baseline", "-"}
+    assert _by(frame, "FRLIE", "lol_v1", "psnr").run == "main run"
+    ablation = P.compare_table(A.get("iclr_ablation"), tables, P.build_context(smoke, tables))
+    assert _by(ablation, "ICLR w/o MAFM", "lol_v1", "psnr_gtmean").run == "variant wo_mafm (ablation budget)"
+    assert P.latex_escape("JCRNet w/o ℓ_{rgb} & ℓ_m") == r"JCRNet w/o $\ell_{\mathrm{rgb}}$ \& $\ell_{\mathrm{m}}$"
 
 
 def test_cross_method_table_means_stds_and_missing_rows(smoke):
@@ -226,7 +249,7 @@ def test_latex_escapes_and_marks_missing_values():
                           "note": ["50% ± 1", "x"]})
     tex = P.to_latex(table, caption="t_1", label="tab:t")
     assert tex.startswith("\\begin{longtable}{lrl}") and tex.rstrip().endswith("\\end{longtable}")
-    assert "JCRNet w/o $\\ell$\\_\\{rgb\\}" in tex and "A \\& B" in tex and "50\\% $\\pm$ 1" in tex
+    assert "JCRNet w/o $\\ell_{\\mathrm{rgb}}$" in tex and "A \\& B" in tex and "50\\% $\\pm$ 1" in tex
     assert "22.5 &" in tex and "-- &" in tex and "\\caption{t\\_1}\\label{tab:t}" in tex
 
 
