@@ -67,7 +67,8 @@ DIAGNOSTIC_RUNS: dict[str, str] = {"irle_pseudo_gt": "IRLE's local exposure-simu
                                                      "an output (a training target of IRLE, not a method)"}
 EVAL_PROTOCOL = ("evaluate_suite protocol: 8-bit outputs; psnr (RGB), ssim (MATLAB 11x11 Gaussian per RGB channel), "
                  "lpips_alex (AlexNet, inputs in [-1, 1]); *_gtmean = after the GT-mean rescaling; niqe (LIVE "
-                 "MATLAB release) on unpaired sets; test images cropped as the profile says")
+                 "MATLAB release; no-reference: on every test set, paired ones included); test images cropped as the "
+                 "profile says")
 COMPARISON_COLUMNS = ("method", "run", "dataset", "metric", "direction", "reported", "reproduced", "reproduced_std",
                       "seeds", "delta", "status", "origin")
 MEASURED_OTHER_PROTOCOL = "measured, protocol differs"  # a cell measured on other test data or another protocol
@@ -401,11 +402,11 @@ def missing_reason(artifact: Artifact, method: str, dataset: str, metric: str, c
     status = artifact.status.of(ctx.name)
     if status.startswith("not run") or status.startswith("not reproducible"):
         return status
+    if method not in ctx.implemented:  # before any dataset reason: no data would make this row run
+        return f"reported only: {method} is not implemented in this workbook"
     reason = ctx.dataset_reason(dataset)
     if reason:
         return reason
-    if method not in ctx.implemented:
-        return f"reported only: {method} is not implemented in this workbook"
     reason = (noted or {}).get((method, dataset)) or ctx.variant_reason(method, artifact.notebook)
     if reason:
         return reason
