@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from torch import Tensor
 
@@ -247,8 +248,9 @@ def comparison_grid(columns: Mapping[str, Sequence[Tensor]], row_labels: Sequenc
     if failed:
         fig.text(0.01, 0.0, "failed: " + "; ".join(f"{k}: {v[:80]}" for k, v in failed.items()), fontsize=7,
                  va="bottom", color="tab:red")
-    if title:
-        fig.suptitle(title, fontsize=10)
+    if title:  # the residual note only where there are residuals (an unpaired set has no reference)
+        note = "; residual = |output - reference|, one colour scale per row" if paired else ""
+        fig.suptitle(title + note, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -316,7 +318,16 @@ def colour_histograms(columns: Mapping[str, Sequence[Tensor]], bins: int = 64, c
         ax.set_title(title, fontsize=8)
         ax.tick_params(labelsize=6)
         ax.set_yticks([])
-    fig.tight_layout()
+        ax.set_xlabel("pixel value", fontsize=7)
+    for row in axes:
+        row[0].set_ylabel("density", fontsize=7)
+    handles = [Line2D([], [], color=c, label=n) for c, n in (("tab:red", "R"), ("tab:green", "G"), ("tab:blue", "B"))]
+    if reference is not None:
+        handles.append(Line2D([], [], color="gray", linestyle="--", label="reference (same channel)"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
+    fig.suptitle("RGB histograms of the outputs\nW1 = 1-D Wasserstein distance to the reference's histogram "
+                 "(mean over R, G, B; lower is closer)", fontsize=8)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     return fig
 
 
@@ -412,35 +423,41 @@ def training_logs(runs_dir: str | os.PathLike) -> pd.DataFrame:
 
 
 def learning_curves(logs: pd.DataFrame, cell: float = 3.4) -> plt.Figure:
-    """One column per method: training loss (log scale) on top, the validation score below; one line per run
-    and stage."""
-    methods = list(dict.fromkeys(logs["method"])) if len(logs) else []
+    """One column per method, its MAIN run only (ablation runs have their own curves in each method notebook):
+    the total training loss of each stage on top (linear scale; each method's own recipe, so the axes are never
+    shared: LLFlow's NLL and the others' L1-type losses are different quantities), the validation score on the
+    held-out training pairs below. One line per stage, so a legend has at most a few entries."""
+    main = logs[logs["run"] == logs["method"]] if len(logs) else logs
+    methods = list(dict.fromkeys(main["method"])) if len(main) else []
     if not methods:
         fig, ax = plt.subplots(figsize=(5, 2))
         ax.axis("off")
         ax.text(0.5, 0.5, "no training runs in this profile", ha="center", va="center")
         return fig
-    fig, axes = plt.subplots(2, len(methods), figsize=(cell * len(methods), cell * 1.4), squeeze=False)
-    val_cols = [c for c in logs.columns if c.startswith("val_")]
+    fig, axes = plt.subplots(2, len(methods), figsize=(cell * len(methods), cell * 1.5), squeeze=False)
+    val_cols = [c for c in main.columns if c.startswith("val_")]
     for j, method in enumerate(methods):
-        part = logs[logs["method"] == method]
-        groups = list(part.groupby(["run", "stage"], sort=False))
+        part = main[main["method"] == method]
         val_col = next((c for c in val_cols if part[c].notna().any()), None)
-        for (run, stage), g in groups:
-            label = f"{run}/{stage}"
+        stages = list(part.groupby("stage", sort=False))
+        for stage, g in stages:
             loss = pd.to_numeric(g["loss"], errors="coerce")
-            axes[0, j].plot(g["iter"], loss, linewidth=0.8, label=label, marker="o" if len(g) < 20 else None,
+            axes[0, j].plot(g["iter"], loss, linewidth=0.8, label=str(stage), marker="o" if len(g) < 20 else None,
                             markersize=2)
             val = g.dropna(subset=[val_col]) if val_col else g.iloc[:0]
             if len(val):
-                axes[1, j].plot(val["iter"], val[val_col], marker="o", markersize=2, linewidth=0.8, label=label)
-        positive = pd.to_numeric(part["loss"], errors="coerce")
-        if (positive > 0).all():
-            axes[0, j].set_yscale("log")
-        axes[0, j].set_title(f"{method}: training loss", fontsize=9)
-        axes[1, j].set_title(f"{method}: {val_col or 'no validation'} (held-out training pairs)",
-                             fontsize=8)
-        axes[1, j].set_xlabel("iteration", fontsize=8)
-        axes[0, j].legend(fontsize=5 if len(groups) > 6 else 7)
+                axes[1, j].plot(val["iter"], val[val_col], marker="o", markersize=2, linewidth=0.8, label=str(stage))
+        name = display_name(method)
+        axes[0, j].set_title(f"{name}: training loss (main run)", fontsize=9)
+        axes[0, j].set_ylabel("total loss of its recipe", fontsize=8)
+        metric = val_col.removeprefix("val_") if val_col else None
+        axes[1, j].set_title(f"{name}: validation {metric or '(none: reference-free)'}", fontsize=8)
+        axes[1, j].set_ylabel(f"{metric} (dB)" if metric and metric.startswith("psnr") else (metric or ""),
+                              fontsize=8)
+        for ax in axes[:, j]:
+            ax.set_xlabel("iteration", fontsize=8)
+            ax.tick_params(labelsize=7)
+        if len(stages) > 1:
+            axes[0, j].legend(fontsize=7, title="stage", title_fontsize=7)
     fig.tight_layout()
     return fig

@@ -61,12 +61,19 @@ def test_comparison_grid_layout_paired_and_unpaired():
     assert len(titles) == 2 * 3  # input, A, B residuals per image
     fig = wf.comparison_grid(_columns(1, False), zoom=False)
     assert len(fig.axes) == 3 and not any(ax.child_axes for ax in fig.axes)
+    # the title promises residuals only where there is a reference to compute them from
+    assert "residual" in wf.comparison_grid(_columns(1, True), title="lol_v1")._suptitle.get_text()
+    assert wf.comparison_grid(_columns(1, False), title="dicm")._suptitle.get_text() == "dicm"
 
 
 def test_colour_histograms_titles_carry_the_distance():
     fig = wf.colour_histograms(_columns(1, True))
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles[-1] == "reference" and all("W1 to reference" in t for t in titles[:-1])
+    assert "Wasserstein" in fig._suptitle.get_text()             # W1 is defined on the figure
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["R", "G", "B", "reference (same channel)"]
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert all(ax.get_xlabel() == "pixel value" for ax in panels) and panels[0].get_ylabel() == "density"
 
 
 def test_per_image_scores_takes_the_newest_file_per_label_and_set(tmp_path):
@@ -96,8 +103,11 @@ def test_learning_curves_from_every_log(tmp_path):
     assert sorted(set(zip(logs["method"], logs["run"], logs["stage"]))) == [
         ("frlie", "frlie", "stage1"), ("frlie", "frlie-wo_fr", "stage2"), ("irle", "irle", "stage1")]
     fig = wf.learning_curves(logs)
-    assert len(fig.axes) == 4 and len(fig.axes[0].lines) == 2  # two columns (frlie, irle), two frlie runs
-    assert fig.axes[0].get_yscale() == "log"
+    # two columns (frlie, irle), the main runs only: one line per stage, so no 15-entry legend
+    assert len(fig.axes) == 4 and len(fig.axes[0].lines) == 1
+    top, bottom = fig.axes[0], fig.axes[2]   # row-major: frlie loss, irle loss, frlie validation, irle validation
+    assert top.get_title() == "FRLIE: training loss (main run)" and top.get_ylabel() and top.get_xlabel()
+    assert bottom.get_ylabel() == "psnr (dB)" and len(bottom.lines) == 1
     empty = wf.learning_curves(wf.training_logs(tmp_path / "nothing"))
     assert "no training runs" in empty.axes[0].texts[0].get_text()
 
