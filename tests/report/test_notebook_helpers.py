@@ -466,7 +466,8 @@ def test_build_explorer_profile_side_dataset_choice_and_no_data(tmp_path, no_wei
         E.build_explorer(absent, results)
 
 
-def test_build_explorer_with_the_released_zero_dce(tmp_path, shared_root):
+def test_build_explorer_with_the_released_zero_dce(tmp_path, shared_root, monkeypatch):
+    monkeypatch.setattr(E, "shipped_runs_dir", lambda profile: tmp_path / "nothing_shipped")  # baselines only
     weights = shared_root / "weights"
     if not (weights / "zero_dce" / "Epoch99.pth").is_file():
         pytest.skip("../shared/weights/zero_dce/Epoch99.pth is absent")

@@ -195,8 +195,11 @@ CELLS_JS = PANEL_JS + """
 if (!panel) { return null; }
 return panel.content.widgets.filter(c => c.model.type === 'code').map(c => {
     const outputs = c.model.outputs.toJSON();
-    return {count: c.model.executionCount, running: c.node.querySelector('.jp-InputPrompt')
-                .textContent.includes('*'),
+    // JupyterLab 4 renders only the cells near the viewport: a cell off screen has no prompt node, so the
+    // model's execution state decides (the prompt's '*' where the node exists)
+    const prompt = c.node.querySelector('.jp-InputPrompt');
+    return {count: c.model.executionCount,
+            running: c.model.executionState === 'running' || !!(prompt && prompt.textContent.includes('*')),
             errors: outputs.filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)};
 });
 """

@@ -18,7 +18,7 @@ import pytest
 from data_prep.synthetic import synthetic_root
 from data_prep.testing import write_fake_pairs
 from llie_core.core.profiles import Profile, load_profile
-from llie_core.core.provenance import checksum_files
+from llie_core.core.provenance import TEXT_SUFFIXES, checksum_files
 from llie_core.evaluation.baselines import BASELINES
 from llie_core.evaluation.suite import PAIRED_METRICS, UNPAIRED_METRICS
 from llie_core.report.artifacts import missing_outputs, unregistered_outputs
