@@ -5,7 +5,15 @@ with and without GT-mean), unpaired sets (``data.eval_unpaired``) with no-refere
 A dataset that is not on disk gives a row with ``status = 'not run: <reason>'``: nothing is skipped silently.
 
 Per-image scores go to ``<out_dir>/<enhancer>/<dataset>.csv`` (resumable, see :func:`llie_core.evaluation.loop.evaluate`);
-:func:`evaluate_suite` returns one summary row per dataset.
+:func:`evaluate_suite` returns one summary row per dataset: per metric the mean over the ``images`` test images
+(``images`` is n) and its 95% bootstrap confidence interval ``<metric>_ci95_low`` / ``<metric>_ci95_high``
+(:func:`bootstrap_ci`: ``scipy.stats.bootstrap`` on the per-image scores, BCa, 10,000 resamples, seed 0; percentile
+where BCa is undefined; empty for fewer than 2 images or when an image's score is undefined, as the mean is then
+NaN). The same statistic serves every table of the workbook that shows a mean over images
+(:mod:`llie_core.report.compare`, :mod:`llie_core.report.claims`).
+
+:func:`save_enhanced` writes the enhanced test images of a set as 8-bit PNGs, enhanced exactly as the suite scores
+them (same test set, crop and tiling), for readers to look at.
 
 Evaluation option ``resize`` (JCRNet's test protocol, TMM 2023 §IV-A: "for our experiments, we uniformly resized
 them to 384x384"): ``evaluate_suite(..., resize=384)`` scores every test image, low and reference alike, resized
@@ -16,14 +24,18 @@ they never mix with the full-size rows (``eval_resize`` is absent/NaN there).
 """
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from scipy import stats
 from torch.utils.data import Dataset
 
 from data_prep.datasets import PairedImageDataset, UnpairedImageDataset, evenly_spaced, resolve_paired, resolve_unpaired
@@ -31,12 +43,55 @@ from data_prep.settings import DataSettings
 from data_prep.validate import DatasetError
 from llie_core.core.profiles import EvalSettings, Profile
 from llie_core.evaluation.baselines import BASELINES, available_baselines
+from data_prep.image_io import write_image
 from llie_core.evaluation.loop import Enhancer, evaluate
-from llie_core.evaluation.tiling import TileConfig
+from llie_core.evaluation.tiling import TileConfig, enhance_tiled
 
 PAIRED_METRICS = ("psnr", "ssim", "ssim_gray", "lpips_alex", "psnr_gtmean", "ssim_gtmean", "lpips_alex_gtmean",
                   "niqe", "brisque")  # NR metrics too: several tables report NIQE/BRISQUE on LOL outputs
 UNPAIRED_METRICS = ("niqe", "brisque")
+# the confidence interval of every mean over test images (module docstring)
+CONFIDENCE = 0.95
+N_RESAMPLES = 10_000
+SEED = 0
+BOOTSTRAP_METHOD = "BCa"
+CI_LOW, CI_HIGH = "ci95_low", "ci95_high"  # column names (a summary row: ``<metric>_ci95_low``)
+
+
+def bootstrap_ci(values: Iterable[float], confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES,
+                 seed: int = SEED) -> tuple[float, float]:
+    """95% (``confidence``) bootstrap CI of the mean of the finite ``values`` (``scipy.stats.bootstrap``, BCa,
+    percentile where BCa is undefined); ``(v, v)`` when every value equals ``v``; ``(nan, nan)`` for fewer than
+    2 values. Deterministic: the resampling generator is seeded with ``seed``."""
+    data = np.asarray(list(values), dtype=float)
+    data = data[np.isfinite(data)]
+    if data.size < 2:
+        return math.nan, math.nan
+    if np.ptp(data) == 0:
+        return float(data[0]), float(data[0])
+    for method in (BOOTSTRAP_METHOD, "percentile"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
+                                  method=method, random_state=np.random.default_rng(seed), vectorized=True)
+        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if math.isfinite(low) and math.isfinite(high):
+            return low, high
+    return math.nan, math.nan
+
+
+def mean_ci(values: Iterable[float], **kwargs: Any) -> dict[str, float]:
+    """``{'n', 'mean', 'ci_low', 'ci_high'}`` of the finite ``values`` (95% bootstrap CI, :func:`bootstrap_ci`)."""
+    data = np.asarray(list(values), dtype=float)
+    data = data[np.isfinite(data)]
+    low, high = bootstrap_ci(data, **kwargs)
+    return {"n": int(data.size), "mean": float(data.mean()) if data.size else math.nan, "ci_low": low,
+            "ci_high": high}
+
+
+def ci_columns(metric: str) -> tuple[str, str]:
+    """``('<metric>_ci95_low', '<metric>_ci95_high')``: the CI columns of a summary row."""
+    return f"{metric}_{CI_LOW}", f"{metric}_{CI_HIGH}"
 
 
 def tile_config(settings: EvalSettings) -> TileConfig:
@@ -109,10 +164,14 @@ def _not_run(dataset: str, kind: str, error: Exception) -> dict[str, Any]:
 def _summary(frame: pd.DataFrame, dataset: str, kind: str, metrics: Sequence[str]) -> dict[str, Any]:
     images = frame[frame["image"] != "mean"]
     row: dict[str, Any] = {"dataset": dataset, "kind": kind, "images": len(images), "status": "ok"}
+    intervals: dict[str, float] = {}
     for m in metrics:  # NaN (an undefined score, e.g. NIQE of a flat output) stays visible in the mean
-        row[m] = float(images[m].mean(skipna=False))
+        values = pd.to_numeric(images[m], errors="coerce")
+        row[m] = float(values.mean(skipna=False))
+        low, high = bootstrap_ci(values) if math.isfinite(row[m]) else (math.nan, math.nan)
+        intervals.update(zip(ci_columns(m), (low, high)))
     row["seconds_per_image"] = float(images["seconds"].mean())
-    return row
+    return {**row, **intervals}  # the CI columns after the means: the tables read means first
 
 
 def evaluate_suite(enhancer: Enhancer, profile: Profile, out_dir: str | os.PathLike, *,
@@ -153,6 +212,26 @@ def suite_jobs(data: DataSettings, paired: Sequence[str] | None = None,
     """``(dataset, kind)`` of every set :func:`evaluate_suite` scores with these arguments."""
     return ([(n, "paired") for n in (paired if paired is not None else data.eval_paired)]
             + [(n, "unpaired") for n in (unpaired if unpaired is not None else data.eval_unpaired)])
+
+
+def save_enhanced(enhancer: Enhancer, profile: Profile, dataset: str, out_dir: str | os.PathLike,
+                  paired: bool = True) -> list[Path]:
+    """Enhance every test image of ``dataset`` as :func:`evaluate_suite` does (the profile's test set and crop,
+    tiled inference) and write each output as an 8-bit RGB PNG ``<out_dir>/<image>.png`` (the per-image score
+    files' ``image`` names; :func:`data_prep.image_io.write_image`). Returns the paths in test-set order; raises
+    ``DatasetError`` / ``FileNotFoundError`` when the set is absent."""
+    make = paired_test_set if paired else unpaired_test_set
+    test = make(dataset, profile.data, enhancer.pad_multiple)
+    tile = tile_config(profile.eval)
+    written = []
+    for item in test:
+        low = torch.as_tensor(item["low"])[None].float()
+        with torch.no_grad():
+            output = enhance_tiled(enhancer, low, tile, enhancer.pad_multiple).float().cpu()
+        height, width = (int(v) for v in item.get("size") or low.shape[-2:])
+        name = Path(str(item["name"])).stem
+        written.append(write_image(Path(out_dir) / f"{name}.png", output[0, :, :height, :width]))
+    return written
 
 
 def score_baselines(profile: Profile, out_dir: str | os.PathLike, names: Sequence[str] = BASELINES,

@@ -515,6 +515,10 @@ WORKBOOK: tuple[Artifact, ...] = (
     Artifact("training_curves_all", "workbook", "figure", "", "learning curves of every training run "
              "(runs/**/log.csv): loss and validation score", "95_figures", (_f("training_curves_all"),),
              REPRODUCED),
+    Artifact("enhanced_images", "workbook", "table", "", "every trained method's main run on the main paired set: "
+             "the enhanced test images as full-size 8-bit PNGs, one row per file (enhanced/<method>/<dataset>/"
+             "<image>.png, linked from enhanced/INDEX.md)", "95_figures",
+             (_t("enhanced_images"), "tables/enhanced_images.md"), trained()),
     Artifact("figure_index", "workbook", "table", "", "every registered figure: status in this profile and "
              "whether its file exists", "95_figures", (_t("figure_index"),), REPRODUCED),
     Artifact("explore_snapshot", "workbook", "figure", "", "static snapshot of the explorer (headless run)",

@@ -22,8 +22,10 @@ Protocol of a verdict (:func:`evaluate_claims`):
 2. Paired difference per common test image, signed so that positive favours the claim: ``better - worse`` for a
    higher-is-better metric, ``worse - better`` for a lower-is-better one.
 3. ``mean_diff`` and its 95% confidence interval from a paired bootstrap over images
-   (``scipy.stats.bootstrap`` on the per-image differences, BCa, 10,000 resamples, seed 0; percentile when BCa
-   is undefined; a zero-width interval when every difference is equal).
+   (:func:`llie_core.evaluation.suite.bootstrap_ci` on the per-image differences: ``scipy.stats.bootstrap``, BCa,
+   10,000 resamples, seed 0; percentile when BCa is undefined; a zero-width interval when every difference is
+   equal). The per-image readers (``score_files``, ``per_image_scores``, ``score_summary``) live in
+   :mod:`llie_core.report.compare`, which attaches the same statistic to every reproduced mean.
 4. Verdict: ``holds`` (CI entirely above 0), ``reversed`` (CI entirely below 0), ``inconclusive`` (CI contains 0,
    or fewer than 2 common images), ``not run`` (a side's scores are missing; ``note`` names the side).
 """
@@ -31,27 +33,23 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from llie_core.core.methods import display_name
 from llie_core.evaluation.loop import MEAN_ROW
-from llie_core.report.compare import SEED_TAG, parse_label
+from llie_core.evaluation.suite import (BOOTSTRAP_METHOD, CONFIDENCE, N_RESAMPLES, SEED, bootstrap_ci,  # noqa: F401
+                                        mean_ci)
+# the per-image readers and the bootstrap are those of every table (re-exported here: one implementation)
+from llie_core.report.compare import parse_label, per_image_scores, score_files, score_summary  # noqa: F401
 from llie_core.report.ledger import DIRECTIONS, PAPERS
 
 CLAIMS_PATH: Path = Path(__file__).resolve().parents[2] / "results" / "paper" / "claims.csv"
 CLAIM_COLUMNS: tuple[str, ...] = ("claim_id", "paper", "source", "claim", "dataset", "metric", "direction",
                                   "better", "worse", "reported_metric", "reported_better", "reported_worse")
 VERDICTS: tuple[str, ...] = ("holds", "reversed", "inconclusive", "not run")
-N_RESAMPLES = 10_000
-CONFIDENCE = 0.95
-SEED = 0
-BOOTSTRAP_METHOD = "BCa"
 RESULT_COLUMNS: tuple[str, ...] = ("n", "seeds_better", "seeds_worse", "mean_better", "mean_worse", "mean_diff",
                                    "ci_low", "ci_high", "verdict", "note")
 METHOD_TEXT = (
@@ -84,113 +82,7 @@ def load_claims(path: str | os.PathLike | None = None) -> pd.DataFrame:
     return frame
 
 
-# ------------------------------------------------------------------------------------------------ scores
-def _newest(paths: Iterable[Path]) -> Path | None:
-    paths = list(paths)
-    return max(paths, key=lambda p: p.stat().st_mtime) if paths else None
-
-
-def score_files(results_dir: str | os.PathLike, label: str, dataset: str) -> list[Path]:
-    """The per-image score files of ``label`` (and of its seed replicas) on ``dataset`` under ``results_dir``
-    (``results/<profile>``): one file per run (the newest weights hash of each run directory)."""
-    root = Path(results_dir)
-    baseline = root / "scores" / label / f"{dataset}.csv"
-    if baseline.is_file():
-        return [baseline]
-    wanted = parse_label(label)
-    found: list[Path] = []
-    for run_dir in sorted((root / "runs").glob("*/")):
-        by_label: dict[str, list[Path]] = {}
-        for csv in run_dir.glob(f"scores/*/*/{dataset}.csv"):
-            by_label.setdefault(csv.parent.name, []).append(csv)
-        for name, paths in sorted(by_label.items()):
-            try:
-                parsed = parse_label(name)
-            except ValueError:
-                continue
-            extra = [t for t in parsed.tags if not SEED_TAG.match(t)]
-            if (parsed.method, parsed.variant, tuple(extra)) == (wanted.method, wanted.variant, wanted.tags):
-                found.append(_newest(paths))
-    return found
-
-
-def _read_scores(path: Path, metric: str) -> pd.Series | None:
-    """Finite per-image values of ``metric`` in one score file (the ``mean`` row and skipped images dropped)."""
-    frame = pd.read_csv(path, dtype={"image": str}, keep_default_na=False, na_values=[""])
-    frame = frame[frame["image"] != MEAN_ROW]  # the summary row evaluate() appends
-    if metric not in frame.columns:
-        return None
-    if "skipped" in frame.columns:
-        frame = frame[frame["skipped"].isna() | (frame["skipped"].astype(str).str.strip() == "")]
-    values = pd.to_numeric(frame[metric], errors="coerce")
-    return pd.Series(values.to_numpy(), index=frame["image"].astype(str)).dropna()
-
-
-def per_image_scores(results_dir: str | os.PathLike, label: str, dataset: str, metric: str
-                     ) -> tuple[pd.Series, int]:
-    """``(scores indexed by image, number of runs averaged)`` of ``label``; per image mean over seed replicas.
-    Rows marked ``skipped`` or without a finite value are dropped; an empty Series when nothing was scored."""
-    series = [s for s in (_read_scores(p, metric) for p in score_files(results_dir, label, dataset))
-              if s is not None]
-    if not series:
-        return pd.Series(dtype=float), 0
-    joined = pd.concat(series, axis=1, join="inner")
-    return joined.mean(axis=1), len(series)
-
-
 # ------------------------------------------------------------------------------------------------ statistics
-def bootstrap_ci(values: Iterable[float], confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES,
-                 seed: int = SEED) -> tuple[float, float]:
-    """95% (``confidence``) bootstrap CI of the mean of ``values`` (BCa, percentile where BCa is undefined);
-    ``(v, v)`` when every value equals ``v``; ``(nan, nan)`` for fewer than 2 values."""
-    data = np.asarray(list(values), dtype=float)
-    data = data[np.isfinite(data)]
-    if data.size < 2:
-        return math.nan, math.nan
-    if np.ptp(data) == 0:
-        return float(data[0]), float(data[0])
-    for method in (BOOTSTRAP_METHOD, "percentile"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = stats.bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
-                                  method=method, random_state=np.random.default_rng(seed), vectorized=True)
-        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
-        if math.isfinite(low) and math.isfinite(high):
-            return low, high
-    return math.nan, math.nan
-
-
-def mean_ci(values: Iterable[float], **kwargs) -> dict[str, float]:
-    """``{'n', 'mean', 'ci_low', 'ci_high'}`` of the finite ``values`` (95% bootstrap CI, see :func:`bootstrap_ci`)."""
-    data = np.asarray(list(values), dtype=float)
-    data = data[np.isfinite(data)]
-    low, high = bootstrap_ci(data, **kwargs)
-    return {"n": int(data.size), "mean": float(data.mean()) if data.size else math.nan, "ci_low": low,
-            "ci_high": high}
-
-
-def score_summary(results_dir: str | os.PathLike, label: str, dataset: str, metrics: Iterable[str]
-                  ) -> pd.DataFrame:
-    """Mean with n and 95% bootstrap CI of ``label`` on ``dataset`` per metric (issue item 3): one row per metric,
-    ``label, dataset, metric, n, mean, ci_low, ci_high, seeds, std_over_seeds``. The mean and CI are over images of
-    the per-image seed average (as in :func:`evaluate_claims`); ``std_over_seeds`` is the standard deviation of the
-    per-seed means over the common images (NaN with one seed)."""
-    rows = []
-    for metric in metrics:
-        per_seed = []
-        for path in score_files(results_dir, label, dataset):
-            single = _read_scores(path, metric)
-            if single is not None:
-                per_seed.append(single)
-        joined = pd.concat(per_seed, axis=1, join="inner") if per_seed else pd.DataFrame()
-        stats_ = mean_ci(joined.mean(axis=1).to_numpy() if len(per_seed) else [])
-        std = float(joined.mean(axis=0).std(ddof=1)) if len(per_seed) > 1 else math.nan
-        rows.append({"label": label, "dataset": dataset, "metric": metric, **stats_, "seeds": len(per_seed),
-                     "std_over_seeds": std})
-    return pd.DataFrame(rows, columns=["label", "dataset", "metric", "n", "mean", "ci_low", "ci_high", "seeds",
-                                       "std_over_seeds"])
-
-
 def verdict(ci_low: float, ci_high: float) -> str:
     """``holds`` / ``reversed`` / ``inconclusive`` from the CI of a claim-signed difference."""
     if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
@@ -336,32 +228,66 @@ def run_summary_markdown(frame: pd.DataFrame, paper: str) -> str:
 # ------------------------------------------------------------------------------------------------ scores index
 def scores_index(results_dir: str | os.PathLike) -> pd.DataFrame:
     """Every per-image score file under ``results_dir`` (``results/<profile>``), one row each: ``label`` (run or
-    baseline), ``dataset``, ``images`` (per-image rows, the ``mean`` row left out), ``metrics`` and ``file``
+    baseline), ``dataset``, ``protocol`` (empty for the evaluation suite's files; the folder of a metric scored
+    apart, e.g. ``ssim_frlie``), ``images`` (per-image rows, the ``mean`` row left out), ``metrics`` and ``file``
     (relative to ``results_dir``); the newest weights hash of each run only (older ones are stale scores)."""
     root = Path(results_dir)
-    files = sorted(root.glob("scores/*/*.csv"))
+    files = [(csv, _protocol(csv, root / "scores", 2))
+             for csv in sorted(root.glob("scores/*/*.csv")) + sorted(root.glob("scores/*/*/*.csv"))]
     for run_dir in sorted((root / "runs").glob("*/")):
-        newest: dict[tuple[str, str], Path] = {}
-        for csv in run_dir.glob("scores/*/*/*.csv"):
-            key = (csv.parent.name, csv.stem)
+        newest: dict[tuple[str, str, str], Path] = {}
+        for csv in [*run_dir.glob("scores/*/*/*.csv"), *run_dir.glob("scores/*/*/*/*.csv")]:
+            key = (_protocol(csv, run_dir / "scores", 3), csv.parent.name, csv.stem)
             if key not in newest or csv.stat().st_mtime > newest[key].stat().st_mtime:
                 newest[key] = csv
-        files += [newest[k] for k in sorted(newest)]
+        files += [(newest[k], k[0]) for k in sorted(newest)]
     rows = []
-    for csv in files:
+    for csv, protocol in files:
         frame = pd.read_csv(csv)
         if "image" not in frame:
             continue
         images = frame[frame["image"].astype(str) != MEAN_ROW]
         metrics = [c for c in frame.columns if c not in ("image", "height", "width", "seconds", "skipped", "images")]
-        rows.append({"label": csv.parent.name, "dataset": csv.stem, "images": len(images),
+        rows.append({"label": csv.parent.name, "dataset": csv.stem, "protocol": protocol, "images": len(images),
                      "metrics": ", ".join(metrics), "file": csv.relative_to(root).as_posix()})
-    return pd.DataFrame(rows, columns=["label", "dataset", "images", "metrics", "file"])
+    return pd.DataFrame(rows, columns=["label", "dataset", "protocol", "images", "metrics", "file"])
+
+
+def _protocol(csv: Path, base: Path, plain_depth: int) -> str:
+    """The protocol folder of a score file ``base/[<hash>/][<protocol>/]<label>/<dataset>.csv`` (``plain_depth``:
+    the depth of a file without one); empty for the suite's own files."""
+    parts = csv.relative_to(base).parts
+    return parts[-3] if len(parts) > plain_depth else ""
+
+
+def _link(file: str) -> str:
+    """A Markdown link from ``results/<profile>/<folder>/INDEX.md`` to ``file`` (relative to ``results/<profile>``)."""
+    return f"[{file}](../{file})"
 
 
 def scores_index_markdown(index: pd.DataFrame, profile: str) -> str:
-    """``scores/INDEX.md``: where the per-image scores of every run and baseline are, with their image counts."""
+    """``scores/INDEX.md``: where the per-image scores of every run and baseline are (linked), with their image
+    counts, and where the enhanced images are."""
     head = (f"# Per-image scores ({profile})\n\nOne CSV per (run or baseline, test set): a row per image and a final "
-            "`mean` row (NaN kept: a metric undefined on an image makes its mean NaN). Paths are relative to "
-            f"`results/{profile}/`. Written by `90_tables`.\n\n")
-    return head + (index.to_markdown(index=False) if len(index) else "No score files.") + "\n"
+            "`mean` row (NaN kept: a metric undefined on an image makes its mean NaN). `protocol`: the folder of a "
+            "metric scored apart under its own protocol (empty: the evaluation suite's files). Paths are relative to "
+            f"`results/{profile}/`. Written by `90_tables`. The enhanced main-set images of each trained method, as "
+            f"8-bit PNGs: [enhanced/INDEX.md](../{ENHANCED_INDEX}) (written by `95_figures`).\n\n")
+    shown = index.assign(file=index["file"].map(_link)) if len(index) else index
+    return head + (shown.to_markdown(index=False) if len(index) else "No score files.") + "\n"
+
+
+# ------------------------------------------------------------------------------------------------ enhanced images
+ENHANCED_INDEX = "enhanced/INDEX.md"  # relative to results/<profile>
+
+
+def enhanced_index_markdown(table: pd.DataFrame, profile: str) -> str:
+    """``enhanced/INDEX.md``: the enhanced images of the ``enhanced_images`` table (``method, dataset, image,
+    status, file, ...``), linked, one row per file (and per method not run, with its reason)."""
+    head = (f"# Enhanced test images ({profile})\n\nEvery trained method's main run on the profile's main paired "
+            "set, enhanced as the evaluation suite scores it (same test images and crop, tiled inference), saved as "
+            "full-size 8-bit RGB PNGs `enhanced/<method>/<dataset>/<image>.png` (image names as in the per-image "
+            f"scores, [scores/INDEX.md](../scores/INDEX.md)). Paths are relative to `results/{profile}/`. Written by "
+            "`95_figures` (also `tables/enhanced_images.csv`).\n\n")
+    shown = table.assign(file=[_link(f) if f else "-" for f in table["file"].fillna("")]) if len(table) else table
+    return head + (shown.to_markdown(index=False) if len(table) else "No enhanced images.") + "\n"

@@ -14,6 +14,14 @@ A ledger cell without a reproduction gets the reason: the table or dataset is no
 for it (e.g. a variant outside the profile's budget), a config variant no run of the profile trained, the metric
 is not measured, or the notebook did not produce the row. ``delta = reproduced - reported`` wherever both exist;
 reproduced values are means over seeds (``seeds`` counts them, ``reproduced_std`` is their standard deviation).
+
+Every reproduced value that is a mean over test images carries ``n`` (images) and its 95% bootstrap confidence
+interval ``ci95_low`` / ``ci95_high`` (:func:`llie_core.evaluation.suite.bootstrap_ci`, the one implementation:
+``scipy.stats.bootstrap``, BCa, 10,000 resamples, seed 0), computed from the per-image score files
+(:func:`score_files`; seed replicas averaged per image first, as in :func:`score_summary`). A CI is attached only
+where the per-image scores of the run standing for the cell reproduce the cell's value (:func:`per_image_ci`);
+other cells (parameters, MACs, FPS, values of another protocol without per-image files) have no ``n`` and no CI
+(empty in the CSV, ``-`` in the Markdown and LaTeX files): never an interval of numbers the cell does not average.
 The Markdown and LaTeX files show long reasons shortened (:func:`short_reason`); the CSV keeps them whole.
 
 :func:`cross_method_table` is the workbook's own table: every method's main run and every baseline under one
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +40,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -39,6 +49,8 @@ from data_prep.settings import DataSettings
 from llie_core.core.methods import BASELINES, METHOD_ORDER, display_name
 from llie_core.core.profiles import Profile
 from llie_core.core.provenance import atomic_write_bytes
+from llie_core.evaluation.loop import MEAN_ROW
+from llie_core.evaluation.suite import CI_HIGH, CI_LOW, mean_ci
 from llie_core.metrics import list_metrics
 from llie_core.report.artifacts import Artifact, state
 from llie_core.report.ledger import expected_direction, load_reported
@@ -69,8 +81,11 @@ EVAL_PROTOCOL = ("evaluate_suite protocol: 8-bit outputs; psnr (RGB), ssim (MATL
                  "lpips_alex (AlexNet, inputs in [-1, 1]); *_gtmean = after the GT-mean rescaling; niqe (LIVE "
                  "MATLAB release; no-reference: on every test set, paired ones included); test images cropped as the "
                  "profile says")
-COMPARISON_COLUMNS = ("method", "run", "dataset", "metric", "direction", "reported", "reproduced", "reproduced_std",
-                      "seeds", "delta", "status", "origin")
+COMPARISON_COLUMNS = ("method", "run", "dataset", "metric", "direction", "reported", "reproduced", CI_LOW, CI_HIGH,
+                      "n", "reproduced_std", "seeds", "delta", "status", "origin")
+CI_DISPLAY = "ci95"  # the Markdown / LaTeX column "[ci95_low, ci95_high]" (format_comparison)
+# a CI belongs to a cell when the per-image mean equals the cell's value to these tolerances (tables keep >= 4 places)
+MATCH_REL, MATCH_ABS = 1e-6, 5e-5
 MEASURED_OTHER_PROTOCOL = "measured, protocol differs"  # a cell measured on other test data or another protocol
 # the test data of a paper that this workbook's test sets only approximate (dataset -> what the paper used)
 PAPER_TEST_DATA: dict[tuple[str, str], str] = {
@@ -174,6 +189,141 @@ def load_scores(tables_dir: str | Path) -> pd.DataFrame:
         return pd.DataFrame(columns=["method", "dataset", "kind", "images", "status", "file"])
     scores = pd.concat(frames, ignore_index=True)
     return scores.drop_duplicates(["method", "dataset"], keep="first").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------------ per-image scores
+def _newest(paths: Iterable[Path]) -> Path | None:
+    paths = list(paths)
+    return max(paths, key=lambda p: p.stat().st_mtime) if paths else None
+
+
+def score_files(results_dir: str | os.PathLike, label: str, dataset: str, protocol: str | None = None) -> list[Path]:
+    """The per-image score files of ``label`` (and of its seed replicas) on ``dataset`` under ``results_dir``
+    (``results/<profile>``): ``scores/<label>/<dataset>.csv`` (baselines) or one file per run directory
+    ``runs/*/scores/<weights hash>/<label>/<dataset>.csv`` (the newest weights hash of each). ``protocol``: the
+    folder of a metric scored apart under its own protocol (``ssim_frlie``: ``scores/ssim_frlie/<label>/...``,
+    ``runs/*/scores/<hash>/ssim_frlie/<label>/...``)."""
+    root = Path(results_dir)
+    sub = (protocol,) if protocol else ()
+    baseline = root.joinpath("scores", *sub, label, f"{dataset}.csv")
+    if baseline.is_file():
+        return [baseline]
+    wanted = parse_label(label)
+    pattern = f"scores/*/{protocol}/*/{dataset}.csv" if protocol else f"scores/*/*/{dataset}.csv"
+    found: list[Path] = []
+    for run_dir in sorted((root / "runs").glob("*/")):
+        by_label: dict[str, list[Path]] = {}
+        for csv in run_dir.glob(pattern):
+            by_label.setdefault(csv.parent.name, []).append(csv)
+        for name, paths in sorted(by_label.items()):
+            try:
+                parsed = parse_label(name)
+            except ValueError:
+                continue
+            extra = [t for t in parsed.tags if not SEED_TAG.match(t)]
+            if (parsed.method, parsed.variant, tuple(extra)) == (wanted.method, wanted.variant, wanted.tags):
+                found.append(_newest(paths))
+    return found
+
+
+def read_scores(path: Path, metric: str) -> pd.Series | None:
+    """Finite per-image values of ``metric`` in one score file (the ``mean`` row and skipped images dropped);
+    ``None`` when the file has no such column."""
+    frame = pd.read_csv(path, dtype={"image": str}, keep_default_na=False, na_values=[""])
+    frame = frame[frame["image"] != MEAN_ROW]  # the summary row evaluate() appends
+    if metric not in frame.columns:
+        return None
+    if "skipped" in frame.columns:
+        frame = frame[frame["skipped"].isna() | (frame["skipped"].astype(str).str.strip() == "")]
+    values = pd.to_numeric(frame[metric], errors="coerce")
+    return pd.Series(values.to_numpy(), index=frame["image"].astype(str)).dropna()
+
+
+def per_seed_scores(results_dir: str | os.PathLike, label: str, dataset: str, metric: str) -> list[pd.Series]:
+    """One Series (indexed by image) per run of ``label`` (its seed replicas) with ``metric`` on ``dataset``: from
+    the suite's score files, else from the protocol folder named after the metric (:func:`score_files`)."""
+    for protocol in (None, metric):
+        series = [s for s in (read_scores(p, metric) for p in score_files(results_dir, label, dataset, protocol))
+                  if s is not None]
+        if series:
+            return series
+    return []
+
+
+def per_image_scores(results_dir: str | os.PathLike, label: str, dataset: str, metric: str
+                     ) -> tuple[pd.Series, int]:
+    """``(scores indexed by image, number of runs averaged)`` of ``label``; per image mean over seed replicas.
+    Rows marked ``skipped`` or without a finite value are dropped; an empty Series when nothing was scored."""
+    series = per_seed_scores(results_dir, label, dataset, metric)
+    if not series:
+        return pd.Series(dtype=float), 0
+    joined = pd.concat(series, axis=1, join="inner")
+    return joined.mean(axis=1), len(series)
+
+
+def score_summary(results_dir: str | os.PathLike, label: str, dataset: str, metrics: Iterable[str]
+                  ) -> pd.DataFrame:
+    """Mean with n and 95% bootstrap CI of ``label`` on ``dataset`` per metric: one row per metric, ``label,
+    dataset, metric, n, mean, ci_low, ci_high, seeds, std_over_seeds``. The mean and CI are over images of the
+    per-image seed average (:func:`per_image_scores`); ``std_over_seeds`` is the standard deviation of the
+    per-seed means over the common images (NaN with one seed)."""
+    rows = []
+    for metric in metrics:
+        per_seed = per_seed_scores(results_dir, label, dataset, metric)
+        joined = pd.concat(per_seed, axis=1, join="inner") if per_seed else pd.DataFrame()
+        stats_ = mean_ci(joined.mean(axis=1).to_numpy() if per_seed else [])
+        std = float(joined.mean(axis=0).std(ddof=1)) if len(per_seed) > 1 else math.nan
+        rows.append({"label": label, "dataset": dataset, "metric": metric, **stats_, "seeds": len(per_seed),
+                     "std_over_seeds": std})
+    return pd.DataFrame(rows, columns=["label", "dataset", "metric", "n", "mean", "ci_low", "ci_high", "seeds",
+                                       "std_over_seeds"])
+
+
+def per_image_ci(results_dir: str | os.PathLike, labels: Iterable[str], dataset: str, metrics: Iterable[str | None],
+                 value: float, memo: dict[tuple[str, str, str], pd.Series] | None = None) -> dict[str, float] | None:
+    """``{'n', 'mean', 'ci_low', 'ci_high'}`` (:func:`llie_core.evaluation.suite.mean_ci`) of the per-image scores
+    whose mean is the reproduced ``value``: the first run label of ``labels`` and metric column of ``metrics`` (a
+    ledger metric, then its alias) whose per-image seed average (:func:`per_image_scores`) has that mean (relative
+    :data:`MATCH_REL` or absolute :data:`MATCH_ABS`: tables keep at least 4 decimals). ``None`` when no per-image
+    scores give the value (a value of another protocol, a count, a cost): no CI is made up for it. ``memo`` caches
+    the per-image Series by ``(label, dataset, metric)``."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    memo = {} if memo is None else memo
+    for label in dict.fromkeys(labels):
+        for metric in dict.fromkeys(m for m in metrics if m):
+            key = (label, dataset, metric)
+            if key not in memo:
+                try:
+                    memo[key] = per_image_scores(results_dir, label, dataset, metric)[0]
+                except ValueError:  # not a run label
+                    memo[key] = pd.Series(dtype=float)
+            scores = memo[key]
+            if len(scores) and math.isclose(float(scores.mean()), float(value), rel_tol=MATCH_REL, abs_tol=MATCH_ABS):
+                return mean_ci(scores.to_numpy())
+    return None
+
+
+def candidate_labels(method: str, origin: str, ctx: "ComparisonContext", ablation: bool) -> list[str]:
+    """Run labels whose per-image scores may stand behind a reproduced cell of the ledger ``method``, most likely
+    first: the run named by an ``origin`` of the form ``scores: <label>``; every run label of the name
+    (:func:`name_labels`) with, for a method's own label, its ``ablation_budget`` retraining (first in an ablation
+    table); then every other scored run of the same method (a method table may show e.g. a ``gate1.3`` row), the
+    method found by display name when the ledger name is a table's own (``FRLIE (ablation budget)``).
+    :func:`per_image_ci` keeps the first whose per-image mean is the cell's value."""
+    if origin.startswith("scores: ") and origin.removeprefix("scores: ").strip():
+        return [origin.removeprefix("scores: ").strip()]
+    out: list[str] = []
+    for label in ctx.labels.get(method, ()):
+        run = parse_label(label)
+        budget = [] if run.variant else [f"{label}[{ABLATION_TAG}]"]
+        out += [*budget, label] if ablation else [label, *budget]
+    families = {parse_label(label).method for label in out}
+    if not families:
+        families = {m for m in ctx.scored_methods if method == display_name(m)
+                    or method.startswith(f"{display_name(m)} ")}
+    out += [label for label in ctx.scored_labels if parse_label(label).method in families]
+    return list(dict.fromkeys(out))
 
 
 def table_protocol(path: Path) -> str:
@@ -326,6 +476,8 @@ class ComparisonContext:
     metric_names: frozenset[str]  # every metric name a table column may carry (ledger + registry)
     reasons: dict[str, str | None] = field(default_factory=dict)  # memo of dataset_reason
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # ledger name -> run labels (name_labels)
+    results_dir: Path | None = None  # results/<profile>: the per-image score files (None: no CI anywhere)
+    per_image: dict[tuple[str, str, str], pd.Series] = field(default_factory=dict)  # memo of per_image_ci
 
     @property
     def name(self) -> str:
@@ -365,19 +517,35 @@ class ComparisonContext:
                 f"{notebook or 'its notebook'} wrote no scores for it")
 
     @cached_property
+    def scored_labels(self) -> tuple[str, ...]:
+        """Every run label with a scores row, seed tags removed (:attr:`RunLabel.base`)."""
+        labels = [parse_label(str(m)).base for m in self.scores["method"]] if len(self.scores) else []
+        return tuple(dict.fromkeys(labels))
+
+    @cached_property
+    def scored_methods(self) -> tuple[str, ...]:
+        """The methods and baselines of :attr:`scored_labels`."""
+        return tuple(dict.fromkeys(parse_label(label).method for label in self.scored_labels))
+
+    @cached_property
     def scored_variants(self) -> frozenset[tuple[str, str | None]]:
         """``(method, variant)`` of every run with a scores row."""
         runs = [parse_label(str(m)) for m in self.scores["method"]] if len(self.scores) else []
         return frozenset((r.method, r.variant) for r in runs)
 
 
-def build_context(profile: Profile, tables_dir: str | Path) -> ComparisonContext:
+def build_context(profile: Profile, tables_dir: str | Path, results_dir: str | Path | None = None
+                  ) -> ComparisonContext:
+    """What :func:`compare_table` needs: the scores rows of ``tables_dir`` and the per-image score files under
+    ``results_dir`` (default: the parent of ``tables_dir``, i.e. ``results/<profile>``)."""
     scores = load_scores(tables_dir)
     names = known_metrics()
     measured = set(metric_columns(scores, names))
     measured |= {alias for alias, target in METRIC_ALIASES.items() if target in measured}
     labels = name_labels(profile.name)
-    return ComparisonContext(profile, scores, frozenset(labels), frozenset(measured), names, labels=labels)
+    results = Path(results_dir) if results_dir is not None else Path(tables_dir).parent
+    return ComparisonContext(profile, scores, frozenset(labels), frozenset(measured), names, labels=labels,
+                             results_dir=results)
 
 
 def table_reasons(frame: pd.DataFrame) -> dict[tuple[str, str], str]:
@@ -430,8 +598,8 @@ def _aggregate(rows: pd.DataFrame) -> pd.DataFrame:
 
 def compare_table(artifact: Artifact, tables_dir: str | Path, ctx: ComparisonContext) -> pd.DataFrame:
     """One row per reported cell of ``artifact``'s ledger tables (and per extra reproduced cell of its own
-    table): ``method, run, dataset, metric, direction, reported, reproduced, reproduced_std, seeds, delta, status,
-    origin``. ``run`` says which run of this workbook stands for the row (:func:`run_kind`); ``status`` is
+    table): ``method, run, dataset, metric, direction, reported, reproduced, ci95_low, ci95_high, n,
+    reproduced_std, seeds, delta, status, origin`` (``n`` and the CI: :func:`add_image_ci`). ``run`` says which run of this workbook stands for the row (:func:`run_kind`); ``status`` is
     ``reproduced`` only where the test data and protocol are the paper's, else ``measured, protocol differs
     (...)`` (:func:`protocol_difference`) or why the cell has no value."""
     reported = pd.concat([load_reported(p, t) for p, t in artifact.ledger], ignore_index=True)
@@ -465,7 +633,27 @@ def compare_table(artifact: Artifact, tables_dir: str | Path, ctx: ComparisonCon
     merged["seeds"] = merged["seeds"].fillna(0).astype(int)
     merged["origin"] = merged["origin"].fillna("")
     merged["run"] = [run_kind(m, ctx, artifact.ablation) for m in merged["method"]]
+    merged = add_image_ci(merged, ctx, artifact.ablation)
     return merged[list(COMPARISON_COLUMNS)].reset_index(drop=True)
+
+
+def add_image_ci(merged: pd.DataFrame, ctx: ComparisonContext, ablation: bool) -> pd.DataFrame:
+    """``n``, ``ci95_low``, ``ci95_high`` of every reproduced cell that is a mean over test images
+    (:func:`per_image_ci` over :func:`candidate_labels`); empty (NA) elsewhere."""
+    found: list[dict[str, float] | None] = []
+    for row in merged.itertuples(index=False):
+        if ctx.results_dir is None or _isnan(row.reproduced):
+            found.append(None)
+            continue
+        labels = candidate_labels(str(row.method), str(row.origin), ctx, ablation)
+        found.append(per_image_ci(ctx.results_dir, labels, str(row.dataset),
+                                  (str(row.metric), METRIC_ALIASES.get(str(row.metric))), row.reproduced,
+                                  ctx.per_image))
+    out = merged.copy()
+    out["n"] = pd.array([f["n"] if f else pd.NA for f in found], dtype="Int64")
+    out[CI_LOW] = [f["ci_low"] if f else math.nan for f in found]
+    out[CI_HIGH] = [f["ci_high"] if f else math.nan for f in found]
+    return out
 
 
 def _direction(metric: str) -> str:
@@ -605,6 +793,28 @@ def format_mean_std(table: pd.DataFrame, metrics: Sequence[str] = CROSS_METRICS,
         out[m] = [("-" if _isnan(v) else f"{v:.{digits}f}" + ("" if _isnan(s) else f" ± {s:.{digits}f}"))
                   for v, s in zip(table[m], std)]
     return out
+
+
+def _number(value: Any, digits: int) -> str:
+    """``value`` rounded to ``digits`` places without trailing zeros (``'-'`` when missing)."""
+    if value is None or _isnan(value) or value is pd.NA:
+        return "-"
+    return np.format_float_positional(round(float(value), digits), trim="-")
+
+
+def format_comparison(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """The Markdown / LaTeX view of a :func:`compare_table` frame: numbers rounded to ``digits`` places, the CI
+    as one column ``ci95`` = ``[low, high]`` after ``reproduced`` and ``n``; ``-`` where a cell has no per-image
+    scores (the CSV keeps ``ci95_low``, ``ci95_high`` and ``n`` as numbers)."""
+    shown = table.copy()
+    numeric = [c for c in shown.columns if c not in (CI_LOW, CI_HIGH, "n") and pd.api.types.is_float_dtype(shown[c])]
+    shown[numeric] = shown[numeric].round(digits)
+    shown[CI_DISPLAY] = ["-" if _isnan(lo) or _isnan(hi) else f"[{_number(lo, digits)}, {_number(hi, digits)}]"
+                         for lo, hi in zip(table[CI_LOW], table[CI_HIGH])]
+    shown["n"] = ["-" if pd.isna(v) else str(int(v)) for v in table["n"]]
+    columns = [c for c in table.columns if c not in (CI_LOW, CI_HIGH)]
+    at = columns.index("reproduced") + 1
+    return shown[[*columns[:at], CI_DISPLAY, *columns[at:]]]
 
 
 # ------------------------------------------------------------------------------------------------ writing

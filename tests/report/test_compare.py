@@ -325,3 +325,78 @@ def test_complexity_tables_without_dataset_column(tmp_path, smoke):
     assert _by(frame, "JCRNet", "none", "fps").delta == pytest.approx(0.5 - reported_value(
         "jcrnet", "Table VII", "JCRNet", "none", "fps"))
     assert _by(frame, "KinD", "none", "flops_g").status.startswith("reported only")
+
+
+# ------------------------------------------------------------------------------------------------ n and CI
+def _per_image(path, values, metric="psnr"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [str(i) for i in range(1, len(values) + 1)]
+    pd.DataFrame({"image": [*names, "mean"], metric: [*values, sum(values) / len(values)],
+                  "skipped": "", "images": 1}).to_csv(path, index=False)
+
+
+def _bca(values):
+    """Independent reference: scipy.stats.bootstrap, BCa, 10,000 resamples, seed 0."""
+    import numpy as np
+    from scipy import stats
+    res = stats.bootstrap((np.asarray(values, dtype=float),), np.mean, confidence_level=0.95, n_resamples=10_000,
+                          method="BCa", random_state=np.random.default_rng(0), vectorized=True)
+    return res.confidence_interval.low, res.confidence_interval.high
+
+
+def test_reproduced_means_carry_n_and_the_bootstrap_ci_of_their_per_image_scores(tmp_path, smoke):
+    lime = [15.0, 17.5, 16.2, 14.8, 18.9, 16.1]
+    tables = _tables(tmp_path, baselines=[{"method": "lime", "dataset": "lol_v1", "psnr": sum(lime) / len(lime),
+                                           "niqe": 8.0, "images": len(lime)}])
+    _per_image(tmp_path / "scores" / "lime" / "lol_v1.csv", lime)  # the baseline's per-image scores (no niqe)
+    frlie = [19.0, 21.0, 20.5, 22.0, 18.5, 20.0]
+    _per_image(tmp_path / "runs" / "frlie" / "scores" / "abc" / "frlie" / "lol_v1.csv", frlie)
+    pd.DataFrame([{"method": "FRLIE", "dataset": "lol_v1", "source": "reproduced (smoke)",
+                   "psnr": sum(frlie) / len(frlie), "niqe": 4.0},
+                  {"method": "Input", "dataset": "lol_v1", "source": "reproduced (smoke)", "psnr": 7.7}]
+                 ).to_csv(tables / "frlie_table1.csv", index=False)
+    frame = P.compare_table(A.get("frlie_table1"), tables, P.build_context(smoke, tables))
+    for method, values in (("LIME", lime), ("FRLIE", frlie)):
+        row = _by(frame, method, "lol_v1", "psnr")
+        assert row.n == len(values)
+        assert (row.ci95_low, row.ci95_high) == pytest.approx(_bca(values))
+        assert row.ci95_low < row.reproduced < row.ci95_high
+    again = P.compare_table(A.get("frlie_table1"), tables, P.build_context(smoke, tables))
+    pd.testing.assert_frame_equal(frame, again)  # the resampling is seeded
+    # a mean without per-image scores (LIME's NIQE), or whose per-image scores do not give its value (Input: the
+    # table's number, no score file), gets no n and no interval
+    for method, metric in (("LIME", "niqe"), ("FRLIE", "niqe"), ("Input", "psnr")):
+        row = _by(frame, method, "lol_v1", metric)
+        assert not math.isnan(row.reproduced) and pd.isna(row.n)
+        assert math.isnan(row.ci95_low) and math.isnan(row.ci95_high)
+    shown = P.format_comparison(frame).set_index(["method", "metric"])
+    assert list(P.format_comparison(frame).columns)[6:9] == ["reproduced", "ci95", "n"]
+    assert shown.loc[("LIME", "niqe"), "ci95"] == "-" and shown.loc[("LIME", "niqe"), "n"] == "-"
+    low, high = _bca(lime)
+    assert shown.loc[("LIME", "psnr"), "ci95"] == f"[{round(low, 4):g}, {round(high, 4):g}]"
+    assert shown.loc[("LIME", "psnr"), "n"] == str(len(lime))
+    assert shown.loc[("BIMEF", "psnr"), "ci95"] == "-"  # reported only
+
+
+def test_a_cell_over_seeds_gets_the_ci_of_the_per_image_seed_average_and_its_std(tmp_path, smoke):
+    seed0, seed1 = [18.0, 20.0, 19.0, 21.0], [20.0, 22.0, 21.0, 23.0]
+    tables = _tables(tmp_path, frlie_scores=[{"method": "frlie", "dataset": "lol_v1", "psnr": 19.5, "images": 4},
+                                             {"method": "frlie[seed1]", "dataset": "lol_v1", "psnr": 21.5,
+                                              "images": 4}])
+    _per_image(tmp_path / "runs" / "frlie" / "scores" / "a" / "frlie" / "lol_v1.csv", seed0)
+    _per_image(tmp_path / "runs" / "frlie-seed1" / "scores" / "b" / "frlie[seed1]" / "lol_v1.csv", seed1)
+    frame = P.compare_table(A.get("frlie_table1"), tables, P.build_context(smoke, tables))
+    row = _by(frame, "FRLIE", "lol_v1", "psnr")
+    assert row.reproduced == pytest.approx(20.5) and row.seeds == 2
+    assert row.reproduced_std == pytest.approx(pd.Series([19.5, 21.5]).std())
+    assert row.n == 4 and (row.ci95_low, row.ci95_high) == pytest.approx(_bca([19.0, 21.0, 20.0, 22.0]))
+
+
+def test_a_metric_scored_in_its_protocol_folder_is_found(tmp_path):
+    _per_image(tmp_path / "scores" / "ssim_frlie" / "lime" / "lol_v1.csv", [0.7, 0.8, 0.75], metric="ssim_frlie")
+    _per_image(tmp_path / "scores" / "lime" / "lol_v1.csv", [15.0, 16.0, 17.0])
+    scores, runs = P.per_image_scores(tmp_path, "lime", "lol_v1", "ssim_frlie")
+    assert runs == 1 and scores.mean() == pytest.approx(0.75)
+    found = P.per_image_ci(tmp_path, ["lime"], "lol_v1", ["ssim_frlie"], 0.75)
+    assert found["n"] == 3 and found["ci_low"] <= 0.75 <= found["ci_high"]
+    assert P.per_image_ci(tmp_path, ["lime"], "lol_v1", ["ssim_frlie"], 0.9) is None  # another value: no CI
