@@ -67,15 +67,24 @@ class WrappedEnhancer:
     """An ``nn.Module`` (put in eval mode) or a function, run without gradients on ``device`` with padding to
     ``pad_multiple`` and optional clamping to [0,1]. ``tileable`` (see :class:`Enhancer`): ``None`` takes a
     module's ``tileable`` class attribute (False when it has none: a network is assumed to use global statistics
-    unless its class declares otherwise) and True for a plain function (pointwise or local)."""
+    unless its class declares otherwise) and True for a plain function (pointwise or local).
+
+    ``min_side``: the smallest side the network accepts (``None``: a module's ``min_side`` class attribute, else
+    1); a smaller image (a thumbnail, a 1x1 probe) is padded up to it and cropped back, because the reflect
+    paddings and instance norms of a network's deepest level need a few pixels there (ICLR declares 32, JCRNet 8,
+    IRLE 2). Images of at least that size are run exactly as before."""
 
     def __init__(self, fn: Callable[[Tensor], Tensor], name: str, pad_multiple: int = 1,
-                 device: str | torch.device = "cpu", clamp: bool = True, tileable: bool | None = None) -> None:
+                 device: str | torch.device = "cpu", clamp: bool = True, tileable: bool | None = None,
+                 min_side: int | None = None) -> None:
         if pad_multiple < 1:
             raise ValueError(f"enhancer {name!r}: pad_multiple must be >= 1, got {pad_multiple}")
         if isinstance(fn, torch.nn.Module):
             fn = fn.to(device).eval()
             tileable = bool(getattr(fn, "tileable", False)) if tileable is None else tileable
+        if min_side is None:  # a network's declared floor; a plain function runs at any size
+            min_side = getattr(fn, "min_side", 1)
+        self.min_side = int(min_side)
         self.tileable = True if tileable is None else bool(tileable)
         self.fn, self.name, self.pad_multiple = fn, name, pad_multiple
         self.device, self.clamp = torch.device(device), clamp
@@ -84,7 +93,7 @@ class WrappedEnhancer:
     def __call__(self, low: Tensor) -> Tensor:
         if low.dim() != 4 or low.shape[1] != 3:
             raise ValueError(f"enhancer {self.name!r} expects (N,3,H,W), got shape {tuple(low.shape)}")
-        out = run_padded(self.fn, low.to(self.device, torch.float32), self.pad_multiple)
+        out = run_padded(self.fn, low.to(self.device, torch.float32), self.pad_multiple, self.min_side)
         return out.clamp(0, 1) if self.clamp else out
 
     def __repr__(self) -> str:
@@ -93,10 +102,11 @@ class WrappedEnhancer:
 
 
 def as_enhancer(model_or_fn: Callable[[Tensor], Tensor], name: str, pad_multiple: int = 1,
-                device: str | torch.device = "cpu", clamp: bool = True, tileable: bool | None = None) -> Enhancer:
+                device: str | torch.device = "cpu", clamp: bool = True, tileable: bool | None = None,
+                min_side: int | None = None) -> Enhancer:
     """Wrap a model or function as an :class:`Enhancer` (eval mode, no_grad, reflect-pad then crop);
-    ``tileable`` as :class:`WrappedEnhancer` decides it."""
-    return WrappedEnhancer(model_or_fn, name, pad_multiple, device, clamp, tileable)
+    ``tileable`` and ``min_side`` as :class:`WrappedEnhancer` decides them."""
+    return WrappedEnhancer(model_or_fn, name, pad_multiple, device, clamp, tileable, min_side)
 
 
 @dataclass(frozen=True)

@@ -65,23 +65,24 @@ def estimate_memory_mb(height: int, width: int, channels_factor: float = 64.0) -
     return height * width * channels_factor * 4 / 2**20
 
 
-def pad_to_multiple(image: Tensor, multiple: int) -> Tensor:
-    """Pad (N,C,H,W) at the bottom/right to multiples of ``multiple``: reflect, or replicate when the image is
-    too small to reflect. Crop back with ``out[..., :H, :W]``."""
-    if multiple <= 1:
-        return image
+def pad_to_multiple(image: Tensor, multiple: int, min_side: int = 1) -> Tensor:
+    """Pad (N,C,H,W) at the bottom/right to multiples of ``multiple``, and to at least ``min_side`` (rounded up to
+    the multiple): reflect, or replicate when the image is too small to reflect. Crop back with
+    ``out[..., :H, :W]``."""
+    multiple = max(int(multiple), 1)
     h, w = image.shape[-2:]
-    pad_h, pad_w = (-h) % multiple, (-w) % multiple
+    floor = -(-max(int(min_side), 1) // multiple) * multiple
+    pad_h, pad_w = max((-h) % multiple, floor - h), max((-w) % multiple, floor - w)
     if pad_h == 0 and pad_w == 0:
         return image
     mode = "reflect" if pad_h < h and pad_w < w else "replicate"
     return F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
 
 
-def run_padded(fn: Callable[[Tensor], Tensor], image: Tensor, multiple: int) -> Tensor:
-    """``fn`` on ``image`` padded to ``multiple``, cropped back to the input size."""
+def run_padded(fn: Callable[[Tensor], Tensor], image: Tensor, multiple: int, min_side: int = 1) -> Tensor:
+    """``fn`` on ``image`` padded to ``multiple`` (and to at least ``min_side``), cropped back to the input size."""
     h, w = image.shape[-2:]
-    return fn(pad_to_multiple(image, multiple))[..., :h, :w]
+    return fn(pad_to_multiple(image, multiple, min_side))[..., :h, :w]
 
 
 def tile_starts(length: int, tile: int, stride: int) -> list[int]:
@@ -160,6 +161,7 @@ def enhance_tiled(fn: Callable[[Tensor], Tensor], image: Tensor, cfg: TileConfig
     for x, size_x, win_x in cols:
         weight_cols[x:x + size_x] += win_x
     out: Tensor | None = None
+    low, high = math.inf, -math.inf
     for y, size_y, win_y in rows:
         for x, size_x, win_x in cols:
             piece = run_padded(fn, image[..., y:y + size_y, x:x + size_x], pad_multiple)
@@ -167,6 +169,9 @@ def enhance_tiled(fn: Callable[[Tensor], Tensor], image: Tensor, cfg: TileConfig
                 out = torch.zeros(n, piece.shape[1], height, width, dtype=piece.dtype, device=piece.device)
             weight = (win_y[:, None] * win_x[None, :]).to(piece)
             out[..., y:y + size_y, x:x + size_x] += piece * weight
+            low, high = min(low, float(piece.min())), max(high, float(piece.max()))
     # the summed window is separable because the tiles form a grid: sum_ij wy_i wx_j = (sum wy)(sum wx)
     out /= (weight_rows[:, None] * weight_cols[None, :]).to(out)
-    return out
+    # a blend is a convex combination of the tiles, so it lies within their range; rounding in the sums and the
+    # division can step out of it by an ulp (e.g. 1.0000001 for outputs in [0, 1], which the metrics reject)
+    return out.clamp_(low, high)

@@ -42,6 +42,8 @@ CROSS_ATTENTIONS = ("cdem", "plain")
 class ICLR(HVIDualBranchNet):
     """ICLR network. Args as :class:`~llie_core.models.cidnet.CIDNet` plus the ablation switches above."""
 
+    min_side = 32  # the MAFM's 7x7 reflect padding at 1/8 resolution (module docstring); enhancers pad up to it
+
     def __init__(self, channels: Sequence[int] = (36, 36, 72, 144), heads: Sequence[int] = (1, 2, 4, 8),
                  density_k: float = 0.2, fusion_stages: Sequence[str] = FUSION_STAGES,
                  cross_attention: str = "cdem", cdem_residual: str = "paper",

@@ -239,6 +239,8 @@ class IRLE(nn.Module):
         train_pd_factor: pixel-shuffle downsampling factor applied to the denoiser's input in ``stage2_outputs``.
     """
 
+    min_side = 2  # the 2x2 unshuffle of the structure net and the blind-spot cells; enhancers pad smaller images
+
     def __init__(self, illumination: Mapping[str, Any] | None = None, structure: Mapping[str, Any] | None = None,
                  denoiser: Mapping[str, Any] | None = None, pseudo_gt: Mapping[str, Any] | None = None,
                  train_pd_factor: int = 2) -> None:

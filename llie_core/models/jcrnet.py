@@ -138,6 +138,8 @@ class JCRNet(nn.Module):
         if pad_multiple < 1 or pad_multiple % needed:
             raise ValueError(f"pad_multiple must be a multiple of {needed} (2^(unet_depth-1)), got {pad_multiple}")
         self.pad_multiple = pad_multiple
+        # the U-Net's deepest level must keep 2x2 pixels for its instance norms: enhancers pad smaller images
+        self.min_side = 2 * needed
 
     def stage_outputs(self, low: Tensor) -> dict[str, Tensor]:
         """Training/figure tensors: ``output`` (final), ``stage1`` (x_A, FES), ``stage2`` (x_J, JRS),

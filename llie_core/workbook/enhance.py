@@ -162,7 +162,7 @@ def build_method_enhancer(method: str, checkpoint: str | os.PathLike | None = No
     model = model.to(device).eval()
     fn = (lambda low: model(low, **options)) if options else model
     return as_enhancer(fn, method, int(cfg["model"].get("pad_multiple", 1) or 1), device,
-                       tileable=bool(getattr(model, "tileable", False)))
+                       tileable=bool(getattr(model, "tileable", False)), min_side=getattr(model, "min_side", 1))
 
 
 # ------------------------------------------------------------------------------------------------ enhancing

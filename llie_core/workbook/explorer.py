@@ -30,7 +30,7 @@ from data_prep.image_io import ImageReadError, read_image
 from data_prep.settings import DataSettings
 from data_prep.validate import DatasetError
 from llie_core.analysis.cross_method import baseline_enhancers, per_image_scores, trained_enhancers
-from llie_core.core.methods import display_name
+from llie_core.core.methods import TRAINED_METHODS, display_name
 from llie_core.core.profiles import Profile
 from llie_core.evaluation.tiling import TileConfig, enhance_tiled
 from llie_core.report.figures import to_hwc
@@ -350,7 +350,9 @@ def _highlight(table: pd.DataFrame, image: str) -> str:
 def build_explorer(profile: Profile, results_dir: str | os.PathLike, datasets: Sequence[str] | None = None,
                    max_side: int | None = None) -> tuple[Explorer, dict[str, str]]:
     """The explorer over the profile's test sets that are present, the baselines and every trained method
-    whose run exists, else the model shipped in ``checkpoints/quick`` (images center-cropped to ``max_side``, default the profile's ``notebooks: 99_explore: max_side``);
+    whose run exists (every method of ``TRAINED_METHODS``, CIDNet included), else the model shipped in
+    ``checkpoints/quick`` (images center-cropped to ``max_side``, default the profile's ``notebooks: 99_explore:
+    max_side``);
     returns it and ``{what: why skipped}``."""
     max_side = max_side or profile.notebook("99_explore").get("max_side", DEFAULT_MAX_SIDE)
     data = profile.data
@@ -361,7 +363,7 @@ def build_explorer(profile: Profile, results_dir: str | os.PathLike, datasets: S
             catalogs[name] = catalog_from_dataset(name, data, max_side)
         except (DatasetError, FileNotFoundError) as exc:
             skipped[name] = str(exc)
-    trained, missing = trained_enhancers(profile.name, Path(results_dir) / "runs")
+    trained, missing = trained_enhancers(profile.name, Path(results_dir) / "runs", TRAINED_METHODS)
     if missing:  # no run of this profile here (e.g. a fresh clone): the models shipped with the repository
         shipped, _ = trained_enhancers(SHIPPED_PROFILE, shipped_runs_dir(SHIPPED_PROFILE), list(missing))
         trained.update(shipped)

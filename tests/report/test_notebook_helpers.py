@@ -398,7 +398,7 @@ def test_build_explorer_lists_present_sets_baselines_and_why_the_rest_is_skipped
         explorer, skipped = E.build_explorer(profile, results, max_side=8)
     assert list(explorer.catalogs) == ["lol_v1", "dicm"] and explorer.max_side == 8
     assert list(explorer.enhancers) == ["HE", "CLAHE", "LIME"]  # Zero-DCE: weights absent (a warning)
-    assert set(skipped) == {"ve_lol", "lime", "frlie", "llflow", "jcrnet", "iclr", "irle"}
+    assert set(skipped) == {"ve_lol", "lime", "frlie", "llflow", "jcrnet", "cidnet", "iclr", "irle"}
     assert skipped["ve_lol"].startswith("ve_lol/test: none of the accepted layouts exists")
     assert skipped["frlie"].startswith("NoTrainedRun: frlie: no finished run")
     # initial widget state: first set, its images in natural order, the first three methods
