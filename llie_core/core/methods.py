@@ -43,8 +43,27 @@ METHODS: tuple[Method, ...] = (
     Method("irle", "IRLE", "paper", "14_irle"),
     Method("cidnet", "CIDNet", "comparator"),
 )
-# display names of config variants that tables name on their own (run label ``method[variant]``)
-VARIANT_DISPLAY_NAMES: dict[str, str] = {"frlie[wo_fr]": "FRLIE w/o FR"}
+# display names of the config variants (run label ``method[variant]``), every variant of every profile's config
+# (tests/core/test_methods.py checks it); where the ledger names a variant (its config's ``ledger_method``), the
+# display name is that name, so one run has one name in tables, figures and CLAIMS.md
+VARIANT_DISPLAY_NAMES: dict[str, str] = {
+    "frlie[wo_fr]": "FRLIE w/o FR", "frlie[released_code]": "FRLIE (released code)",
+    "llflow[l1_training]": "LLFlow (L1 training)", "llflow[wo_color_map_prior]": "LLFlow w/o colour-map prior",
+    "llflow[wo_color_map_input]": "LLFlow w/o colour-map input", "llflow[released_code]": "LLFlow (released code)",
+    "jcrnet[wo_fes]": "JCRNet w/o FES", "jcrnet[wo_jrs]": "JCRNet w/o JRS", "jcrnet[wo_ias]": "JCRNet w/o IAS",
+    "jcrnet[wo_ed]": "JCRNet w/o E-D", "jcrnet[wo_cab]": "JCRNet w/o CAB", "jcrnet[wo_ssb]": "JCRNet w/o SSB",
+    "jcrnet[wo_lrgb]": "JCRNet w/o ℓ_{rgb}", "jcrnet[wo_lm]": "JCRNet w/o ℓ_m",
+    "jcrnet[per_channel_branches]": "JCRNet (per-channel JRS branches)", "jcrnet[base]": "JCRNet base",
+    "jcrnet[released_code]": "JCRNet (MindSpore)",
+    "iclr[wo_mafm]": "ICLR w/o MAFM", "iclr[cdem_to_tca]": "ICLR CDEM->plain cross-attn",
+    "iclr[ccl_to_l1]": "ICLR CCL->L1", "iclr[ccl_to_l2]": "ICLR CCL->L2",
+    "iclr[wo_first_mafm]": "ICLR w/o 1st MAFM of DIEM", "iclr[wo_second_mafm]": "ICLR w/o 2nd MAFM of DIEM",
+    "iclr[paper_text]": "ICLR (paper-text reading)",
+    "irle[wo_pseudo_gt]": "IRLE w/o pseudo-GT", "irle[wo_iap]": "IRLE w/o IAP", "irle[wo_sisc]": "IRLE w/o SISC",
+    "irle[sisc_to_spatial]": "IRLE SISC->spatial", "irle[wo_gafm]": "IRLE w/o GAFM",
+    "irle[no_denoiser]": "IRLE (no denoiser)",
+    "cidnet[wo_perc]": "CIDNet (w/o perc)",
+}
 
 METHOD_ORDER: tuple[str, ...] = tuple(m.key for m in METHODS)  # rows of the cross-method table
 BASELINES: tuple[str, ...] = tuple(m.key for m in METHODS if m.kind == "baseline")

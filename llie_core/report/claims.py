@@ -144,7 +144,8 @@ def _fmt(value: float, digits: int = 3) -> str:
 
 
 def _label(label: str) -> str:
-    """``jcrnet[wo_fes]`` -> ``JCRNet wo_fes``; ``iclr[ablation_budget]`` -> ``ICLR (ablation budget)``."""
+    """``jcrnet[wo_fes]`` -> ``JCRNet w/o FES`` (``display_name``); ``iclr[ablation_budget]`` -> ``ICLR (ablation
+    budget)``; a variant without a display name keeps its key (``JCRNet new_variant``)."""
     try:
         run = parse_label(label)
     except ValueError:

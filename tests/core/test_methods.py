@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+import yaml
+
 from llie_core.core import methods as M
 from llie_core.core.profiles import PROFILE_DIR, PROFILE_NAMES, load_profile
 from llie_core.evaluation.baselines import list_enhancers
@@ -44,3 +46,16 @@ def test_profile_names_are_the_yaml_files_cheapest_first():
     budgets = [load_profile(p).train.iterations for p in PROFILE_NAMES]
     assert budgets == sorted(budgets, key=lambda n: (n is None, n or 0)) and budgets[-1] is None
     assert [f.name for f in fields(Status)] == list(PROFILE_NAMES)  # the catalogue has a status per profile
+
+
+def test_every_config_variant_has_a_display_name_and_the_ledger_name_where_it_has_one(repo_root):
+    """Every ``variants:`` key of every method config, in every profile, is named for tables and figures; a
+    variant whose config names its ledger row (``ledger_method``) is displayed under that very name."""
+    for path in sorted((repo_root / "llie_core" / "configs").glob("*/*.yaml")):
+        variants = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("variants") or {}
+        for variant, cfg in variants.items():
+            label = f"{path.parent.name}[{variant}]"
+            assert label in M.VARIANT_DISPLAY_NAMES, f"{path}: variant {variant!r} has no display name"
+            ledger = (cfg or {}).get("ledger_method")
+            if ledger:
+                assert M.display_name(label) == ledger, (path, variant)
