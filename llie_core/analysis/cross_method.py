@@ -374,6 +374,7 @@ def metric_distributions(per_image: pd.DataFrame, paired_set: str, unpaired_sets
         if data:
             ax.boxplot(data, orientation="horizontal", tick_labels=labels, widths=0.6)
             ax.tick_params(labelsize=7)
+            ax.set_xlabel(f"{metric} per image", fontsize=7)
         else:
             ax.text(0.5, 0.5, "no scores", ha="center", va="center", transform=ax.transAxes)
             ax.set_yticks([])

@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from llie_core.analysis.common import label_points, plain_log_ticks
 from llie_core.analysis.common import read_image_scores  # in __all__: notebook 13 reads per-image CSVs through it
 from llie_core.core.profiles import Profile
 from llie_core.evaluation.complexity import count_flops, count_parameters
@@ -222,22 +223,25 @@ def low_covariance_summary(table: pd.DataFrame, gain_columns: Iterable[str], sta
 def covariance_gain_figure(table: pd.DataFrame, gain_columns: Mapping[str, str], statistic: str = "cov_high",
                            threshold: float = LOW_COVARIANCE, title: str = "") -> plt.Figure:
     """One panel per ``{column: panel title}``: per-image gain against ``|statistic|`` (log x axis), with the
-    threshold and the zero-gain line; points labelled by image name."""
+    threshold and the zero-gain line (plain log tick labels); points labelled by image name without overlaps
+    (:func:`llie_core.analysis.common.label_points`)."""
     x = table[statistic].abs().clip(lower=1e-6)
-    fig, axes = plt.subplots(1, len(gain_columns), figsize=(5.2 * len(gain_columns), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(gain_columns), figsize=(5.6 * len(gain_columns), 4.2), squeeze=False)
     for ax, (column, panel) in zip(axes[0], gain_columns.items()):
         low = table[statistic].abs() <= threshold
         ax.scatter(x[low], table.loc[low, column], color="tab:blue", label=f"|cov| <= {threshold:g}")
         ax.scatter(x[~low], table.loc[~low, column], color="tab:orange", label=f"|cov| > {threshold:g}")
-        for xi, yi, name in zip(x, table[column], table["image"]):
-            ax.annotate(str(name), (xi, yi), fontsize=6, xytext=(2, 2), textcoords="offset points")
         ax.axvline(threshold, color="gray", linestyle="--", linewidth=0.8)
         ax.axhline(0.0, color="black", linewidth=0.6)
         ax.set(xscale="log", xlabel=f"|{statistic}| (HV covariance in HVI space)", ylabel="gain (dB)", title=panel)
+        plain_log_ticks(ax.xaxis)
+        ax.margins(x=0.12, y=0.15)                     # room for the point labels inside the frame
         ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
+    for ax, column in zip(axes[0], gain_columns):      # labels last: placed on the final layout
+        label_points(ax, x, table[column], table["image"])
     return fig
 
 

@@ -44,6 +44,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from llie_core.analysis.common import plain_log_ticks
 from llie_core.core.methods import display_name
 from llie_core.core.provenance import sha256_file
 from llie_core.evaluation.complexity import FLOPS_PER_MAC, count_flops, count_parameters
@@ -121,7 +122,9 @@ def plot_internal_references(rows: Sequence[Mapping[str, Tensor]], names: Sequen
             image, cmap = panel_image(panel, row[panel])
             shown = ax.imshow(image, cmap=cmap)
             if cmap is not None:
-                fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
+                bar = fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
+                bar.ax.tick_params(labelsize=6)
+                bar.set_label(PANEL_TITLES.get(panel, panel), fontsize=6)
     fig.tight_layout()
     return fig
 
@@ -195,17 +198,34 @@ def noise_curves(enhancers: Mapping[str, Callable[[Tensor], Tensor]], lows: Sequ
     return pd.concat(frames, ignore_index=True)
 
 
-def plot_noise_by_brightness(curves: pd.DataFrame, title: str = "") -> plt.Figure:
-    """Two panels against local input brightness (log axis): residual noise RMS and mean absolute error."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-    for model, rows in curves.groupby("model", sort=False):
+CURVE_STYLES = (("o", "-", 8.0), ("s", "--", 5.5), ("^", ":", 4.0), ("D", "-.", 3.0))  # marker, line, size
+
+
+def plot_noise_by_brightness(curves: pd.DataFrame, title: str = "", compare: tuple[str, str] | None = None,
+                             compare_note: str = "{second} vs {first}: the curves differ by at most {diff:.1g}"
+                             ) -> plt.Figure:
+    """Two panels against local input brightness (log axis, plain tick labels): residual noise RMS and mean
+    absolute error. Each model has its own marker, line style and marker size (later models smaller, drawn on
+    top), so curves that coincide stay visible. ``compare``: two models whose largest absolute difference over
+    the bins of a panel is written under that panel's title with ``compare_note`` (fields ``first``, ``second``,
+    ``diff``)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for k, (model, rows) in enumerate(curves.groupby("model", sort=False)):
+        marker, line, size = CURVE_STYLES[k % len(CURVE_STYLES)]
         for ax, column in zip(axes, ("noise_rms", "abs_error")):
-            ax.plot(rows["brightness"], rows[column], marker="o", label=model)
-    axes[0].set(ylabel="residual noise RMS (high-pass)", title="residual noise by local brightness")
-    axes[1].set(ylabel="mean |output - aligned reference|", title="error by local brightness")
-    for ax in axes:
+            ax.plot(rows["brightness"], rows[column], marker=marker, linestyle=line, markersize=size, label=model)
+    axes[0].set(ylabel="residual noise RMS (high-pass)")
+    axes[1].set(ylabel="mean |output - aligned reference|")
+    for ax, column, panel in zip(axes, ("noise_rms", "abs_error"), ("residual noise", "error")):
         ax.set(xscale="log", xlabel="local input brightness (luma, blurred)")
+        plain_log_ticks(ax.xaxis)
         ax.legend(fontsize=7)
+        note = ""
+        if compare is not None:
+            first, second = (curves[curves["model"] == m].set_index("bin")[column] for m in compare)
+            diff = float((first - second).abs().max())
+            note = "\n" + compare_note.format(first=compare[0], second=compare[1], diff=diff)
+        ax.set_title(f"{panel} by local brightness{note}", fontsize=10)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

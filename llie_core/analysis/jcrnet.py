@@ -4,8 +4,9 @@
   (1-D earth mover's distance per channel to the reference, :func:`llie_core.analysis.common.histogram_emd`),
   :func:`histogram_figure`.
 * Fig. 12 (distributions of BRISQUE / NIQE over datasets): :func:`per_dataset_means`, :func:`distribution_figure`.
-* Figs. 13, 14, 16 (ablation visuals with amplified residuals): :func:`amplified_residual`, :func:`with_residuals`,
-  :func:`add_captions`, :func:`stack_figures`.
+* Figs. 13, 14, 16 (ablation visuals with gray error maps on a labelled colour scale): :func:`error_map`,
+  :func:`residual_figure`, :func:`add_captions`, :func:`stack_figures`; the qualitative grid of one no-reference
+  image: :func:`wrapped_grid`.
 * Fig. 15 (LPIPS "spatial distance" heatmaps with and without the JRS): :func:`spatial_lpips`,
   :func:`lpips_heatmaps`, :func:`heatmap_figure`; the network is the offline LPIPS of
   :func:`llie_core.metrics.lpips_metric.build_lpips` with ``spatial=True``.
@@ -112,6 +113,12 @@ def histogram_figure(hists: pd.DataFrame, distances: pd.DataFrame | None = None,
             ax.fill_between(centres, part["density"], color=colour, alpha=0.12)
         ax.set_title(label + (f" (EMD {emd[label]:.3f})" if label in emd else ""), fontsize=8)
         ax.tick_params(labelsize=7)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("density", fontsize=8)
+    for j in range(cols):                              # the lowest drawn panel of each column
+        column = [ax for ax in axes[:, j] if ax.axison]
+        column[-1].set_xlabel("channel value (8-bit / 255)", fontsize=8)
+        column[-1].xaxis.set_tick_params(labelbottom=True)
     fig.suptitle(title or "colour histograms (EMD: mean over R, G, B of the distance to the reference)", fontsize=9)
     fig.tight_layout()
     return fig
@@ -148,6 +155,7 @@ def distribution_figure(long: pd.DataFrame, names: Mapping[str, str] | None = No
         ax.set_xticks(range(1, len(methods) + 1), [(names or {}).get(m, m) for m in methods], rotation=40,
                       ha="right", fontsize=8)
         ax.set_title(f"{metric} (lower is better): per-dataset means", fontsize=9)
+        ax.set_ylabel(f"{metric} (mean over a test set)", fontsize=8)
     handles = [plt.Line2D([], [], ls="", marker=markers[d], color="k", label=d) for d in datasets]
     axes[0][-1].legend(handles=handles, fontsize=7, loc="best")
     fig.tight_layout()
@@ -155,27 +163,52 @@ def distribution_figure(long: pd.DataFrame, names: Mapping[str, str] | None = No
 
 
 # ------------------------------------------------------------------------------------------ Figs. 13, 14, 16
-def amplified_residual(output: Tensor, reference: Tensor, gain: float = 4.0) -> Tensor:
-    """``clamp(gain * |output - reference|, 0, 1)`` per channel: the error images of Figs. 5, 16 (the paper lifts
-    them by brightness/contrast edits; a gain does the same, stated in the figure)."""
+def error_map(output: Tensor, reference: Tensor) -> Tensor:
+    """``mean over R, G, B of |output - reference|`` (both clamped to [0, 1]) as an ``(H, W)`` map: the gray error
+    images of Figs. 14 and 16 (FRLIE's Fig. 5 draws the same map), in intensity units [0, 1]."""
     if output.shape != reference.shape:
-        raise ValueError(f"residual map needs one shape, got {tuple(output.shape)} and {tuple(reference.shape)}")
-    if gain <= 0:
-        raise ValueError(f"gain must be > 0, got {gain}")
-    return (gain * (output.clamp(0, 1) - reference.clamp(0, 1)).abs()).clamp(0, 1)
+        raise ValueError(f"error map needs one shape, got {tuple(output.shape)} and {tuple(reference.shape)}")
+    diff = (output.detach().float().clamp(0, 1) - reference.detach().float().clamp(0, 1)).abs()
+    return diff.reshape(-1, *diff.shape[-3:])[0].mean(0)
 
 
-def with_residuals(columns: Mapping[str, Sequence[Tensor]], labels: Sequence[str], gain: float = 4.0
-                   ) -> dict[str, list[Tensor]]:
-    """``columns`` (from :func:`llie_core.report.figures.enhance_examples`, with a ``reference`` column) plus one
-    ``|err| x<gain> <label>`` column per label."""
+ERROR_LABEL = "mean |output - reference| over R, G, B"
+ERROR_SCALE_QUANTILE = 0.99  # the colour scale of the error maps ends at this quantile of all their pixels
+
+
+def residual_figure(columns: Mapping[str, Sequence[Tensor]], labels: Sequence[str], row_labels: Sequence[str] = (),
+                    cell_size: float = 2.6) -> plt.Figure:
+    """Figs. 14 (a) and 16: the images of ``columns`` (from :func:`llie_core.report.figures.enhance_examples`, with
+    a ``reference`` column), then one gray :func:`error_map` column ``|error| <label>`` per label, on one colour
+    scale from 0 to the ``ERROR_SCALE_QUANTILE`` quantile of all the maps' pixels (brighter = larger error), with
+    one labelled colour bar."""
     if REFERENCE not in columns:
-        raise KeyError("residual maps need a 'reference' column (a paired dataset)")
-    out = {k: list(v) for k, v in columns.items()}
-    for label in labels:
-        out[f"|err| x{gain:g} {label}"] = [amplified_residual(o, r, gain) for o, r in zip(columns[label],
-                                                                                           columns[REFERENCE])]
-    return out
+        raise KeyError("error maps need a 'reference' column (a paired dataset)")
+    names = list(columns)
+    rows = len(columns[REFERENCE])
+    maps = {label: [error_map(o, r).cpu().numpy() for o, r in zip(columns[label], columns[REFERENCE])]
+            for label in labels}
+    pooled = np.concatenate([m.ravel() for row in maps.values() for m in row])
+    vmax = float(np.quantile(pooled, ERROR_SCALE_QUANTILE)) or 1.0
+    width = len(names) + len(labels)
+    fig, axes = plt.subplots(rows, width, figsize=(cell_size * width + 0.8, cell_size * 0.72 * rows + 0.3),
+                             squeeze=False, layout="constrained")
+    shown = None
+    for i in range(rows):
+        for j, name in enumerate(names):
+            axes[i, j].imshow(to_hwc(columns[name][i]))
+        for j, label in enumerate(labels, start=len(names)):
+            shown = axes[i, j].imshow(maps[label][i], cmap="gray", vmin=0.0, vmax=vmax)
+        for j, title in enumerate([*names, *(f"|error| {label}" for label in labels)]):
+            axes[i, j].axis("off")
+            if i == 0:
+                axes[i, j].set_title(title, fontsize=9)
+        if i < len(row_labels):
+            axes[i, 0].text(-0.04, 0.5, row_labels[i], transform=axes[i, 0].transAxes, rotation=90, va="center",
+                            ha="right", fontsize=8)
+    bar = fig.colorbar(shown, ax=axes[:, len(names):].ravel().tolist(), fraction=0.03, extend="max")
+    bar.set_label(ERROR_LABEL, fontsize=8)
+    return fig
 
 
 def add_captions(fig: plt.Figure, captions: Sequence[Sequence[str]]) -> plt.Figure:
@@ -236,24 +269,57 @@ def lpips_heatmaps(model: nn.Module, outputs: Sequence[Tensor], references: Sequ
     return maps
 
 
+LPIPS_MAP_LABEL = "LPIPS distance to the reference (per pixel)"
+
+
 def heatmap_figure(inputs: Sequence[Tensor], maps: Mapping[str, Sequence[Tensor]], row_labels: Sequence[str] = (),
-                   cmap: str = "inferno") -> plt.Figure:
-    """Fig. 15 layout: the low image, then one heatmap per entry of ``maps`` (one colour scale per row; the mean
-    LPIPS in each title). Brighter = larger perceptual difference from the reference."""
+                   references: Sequence[Tensor] = (), cmap: str = "inferno") -> plt.Figure:
+    """Fig. 15 layout: the low image, the reference (when given), then one heatmap per entry of ``maps`` (one
+    colour scale per row, its colour bar labelled ``LPIPS_MAP_LABEL``; the mean LPIPS in each title). Brighter =
+    larger perceptual difference from the reference."""
     names = list(maps)
-    fig, axes = plt.subplots(len(inputs), 1 + len(names), figsize=(2.8 * (1 + len(names)), 2.2 * len(inputs)),
-                             squeeze=False)
+    lead = 2 if references else 1
+    fig, axes = plt.subplots(len(inputs), lead + len(names), figsize=(2.8 * (lead + len(names)) + 0.8,
+                                                                      2.2 * len(inputs)),
+                             squeeze=False, layout="constrained")
     for i, low in enumerate(inputs):
+        label = row_labels[i] if i < len(row_labels) else ""
         axes[i, 0].imshow(to_hwc(low))
-        axes[i, 0].set_title(row_labels[i] if i < len(row_labels) else "input", fontsize=8)
+        axes[i, 0].set_title(f"input {label}".strip(), fontsize=8)
+        if references:
+            axes[i, 1].imshow(to_hwc(references[i]))
+            axes[i, 1].set_title(REFERENCE, fontsize=8)
         vmax = max(float(maps[n][i].max()) for n in names) or 1.0
-        for j, name in enumerate(names, start=1):
+        for j, name in enumerate(names, start=lead):
             heat = maps[name][i][0, 0].cpu().numpy()
             image = axes[i, j].imshow(heat, cmap=cmap, vmin=0.0, vmax=vmax)
             axes[i, j].set_title(f"{name}: mean {heat.mean():.3f}", fontsize=8)
-        fig.colorbar(image, ax=list(axes[i, 1:]), fraction=0.025)
+        bar = fig.colorbar(image, ax=list(axes[i, lead:]), fraction=0.025)
+        bar.set_label(LPIPS_MAP_LABEL, fontsize=7)
     for ax in axes.flat:
         ax.axis("off")
+    return fig
+
+
+def wrapped_grid(images: Mapping[str, Tensor | np.ndarray], columns: int = 4, cell_size: float = 3.0,
+                 title: str = "") -> plt.Figure:
+    """One image per entry of ``images`` (panel title = key) in rows of ``columns`` panels: a readable grid of
+    several methods on one image (one row of seven panels is a thin strip); unused panels are left blank."""
+    if not images:
+        raise ValueError("wrapped_grid needs at least one image")
+    columns = min(columns, len(images))
+    rows = -(-len(images) // columns)
+    first = to_hwc(next(iter(images.values())))
+    aspect = first.shape[0] / first.shape[1]
+    fig, axes = plt.subplots(rows, columns, figsize=(cell_size * columns, cell_size * aspect * rows + 0.5),
+                             squeeze=False, layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (name, image) in zip(axes.flat, images.items()):
+        ax.imshow(to_hwc(image))
+        ax.set_title(name, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=9)
     return fig
 
 

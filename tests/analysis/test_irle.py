@@ -17,6 +17,7 @@ from llie_core.analysis import irle as analysis  # noqa: E402
 from llie_core.evaluation.complexity import count_flops, count_parameters  # noqa: E402
 from llie_core.models.irle import IRLE  # noqa: E402
 from llie_core.models.irle_pseudo_gt import gaussian_blur  # noqa: E402
+from llie_core.report.figure_check import figure_problems  # noqa: E402
 from llie_core.report.ledger import load_reported  # noqa: E402
 from tests.helpers import TINY_IRLE  # noqa: E402
 
@@ -98,8 +99,14 @@ def test_noise_curves_share_bin_edges_across_models():
     a, b = (curves[curves["model"] == m].reset_index(drop=True) for m in ("identity", "darker"))
     assert a["brightness"].equals(b["brightness"]) and a["pixels"].equals(b["pixels"])
     assert a["noise_rms"].max() < 1e-4                                    # a perfect (scaled) output
-    fig = analysis.plot_noise_by_brightness(curves, "test")
+    fig = analysis.plot_noise_by_brightness(curves, "test", compare=("identity", "darker"),
+                                            compare_note="darker changes the curve by at most {diff:.3f}")
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+    lines = fig.axes[0].lines
+    assert lines[0].get_marker() != lines[1].get_marker() and lines[0].get_linestyle() != lines[1].get_linestyle()
+    gap = (a["noise_rms"] - b["noise_rms"]).abs().max()
+    assert fig.axes[0].get_title().endswith(f"darker changes the curve by at most {gap:.3f}")
+    assert figure_problems(fig) == []
     matplotlib.pyplot.close(fig)
 
 

@@ -1,4 +1,4 @@
-"""llie_core.analysis.jcrnet: channel histograms (Fig. 11), per-dataset means (Fig. 12), amplified residuals
+"""llie_core.analysis.jcrnet: channel histograms (Fig. 11), per-dataset means (Fig. 12), gray error maps
 (Figs. 13/14/16), LPIPS heatmaps (Fig. 15), Table VII complexity rows, the saliency enhancement step and the
 paper-table helper."""
 from __future__ import annotations
@@ -13,6 +13,7 @@ import torch
 
 from llie_core.analysis import jcrnet as analysis
 from llie_core.core import assets
+from llie_core.report.figure_check import figure_problems
 from tests.helpers import skip_or_fail
 
 matplotlib.use("Agg")
@@ -74,23 +75,42 @@ def test_per_dataset_means_keep_ok_rows_of_the_chosen_methods():
 
 
 # ---- Figs. 13, 14, 16 ----------------------------------------------------------------------------------------
-def test_amplified_residual_golden_and_checks():
-    out, ref = _constant(0.6), _constant(0.5)
-    torch.testing.assert_close(analysis.amplified_residual(out, ref, gain=4.0), _constant(0.4))
-    torch.testing.assert_close(analysis.amplified_residual(_constant(1.5), _constant(0.0), gain=2.0), _constant(1.0))
+def test_error_map_is_the_channel_mean_of_the_absolute_error():
+    out, ref = _constant(0.5), _constant(0.5)
+    out[:, 0] = 0.8                                          # R off by 0.3, G and B exact
+    torch.testing.assert_close(analysis.error_map(out, ref), torch.full((6, 5), 0.1))
+    torch.testing.assert_close(analysis.error_map(_constant(1.5), _constant(0.0)), torch.ones(6, 5))  # clamped
     with pytest.raises(ValueError, match="shape"):
-        analysis.amplified_residual(out, ref[..., :3])
-    with pytest.raises(ValueError, match="gain"):
-        analysis.amplified_residual(out, ref, gain=0)
+        analysis.error_map(out, ref[..., :3])
 
 
-def test_with_residuals_adds_one_column_per_label():
-    cols = {"input": [_constant(0.1)], "full": [_constant(0.55)], "reference": [_constant(0.5)]}
-    out = analysis.with_residuals(cols, ["full"], gain=2.0)
-    assert list(out) == ["input", "full", "reference", "|err| x2 full"]
-    torch.testing.assert_close(out["|err| x2 full"][0], _constant(0.1))
+def test_residual_figure_draws_gray_error_maps_on_one_labelled_scale():
+    gen = torch.Generator().manual_seed(0)
+    ref = torch.rand(1, 3, 6, 5, generator=gen)
+    cols = {"input": [ref * 0.1], "full": [(ref + 0.05).clamp(0, 1)], "w/o X": [(ref - 0.2).clamp(0, 1)],
+            "reference": [ref]}
+    fig = analysis.residual_figure(cols, ["w/o X", "full"], ["img"])
+    panels = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["input", "full", "w/o X", "reference", "|error| w/o X",
+                                                 "|error| full"]
+    maps = [ax.images[0] for ax in panels[-2:]]
+    assert all(m.get_cmap().name == "gray" and m.get_array().ndim == 2 for m in maps)
+    assert maps[0].get_clim() == maps[1].get_clim()          # one scale for every error map
+    both = np.concatenate([np.asarray(m.get_array()).ravel() for m in maps])
+    assert maps[0].get_clim() == (0.0, pytest.approx(np.quantile(both, analysis.ERROR_SCALE_QUANTILE)))
+    assert figure_problems(fig) == []                       # the colour bar is labelled
     with pytest.raises(KeyError, match="reference"):
-        analysis.with_residuals({"full": [_constant(0.5)]}, ["full"])
+        analysis.residual_figure({"full": [ref]}, ["full"])
+
+
+def test_wrapped_grid_puts_many_methods_in_rows():
+    images = {name: _constant(0.1 * i) for i, name in enumerate(["input", "HE", "CLAHE", "LIME", "Zero-DCE", "JCRNet"])}
+    fig = analysis.wrapped_grid(images, columns=4, title="img (dicm)")
+    assert [ax.get_title() for ax in fig.axes] == [*images, "", ""]
+    assert sum(bool(ax.images) for ax in fig.axes) == 6 and fig.axes[4].get_subplotspec().rowspan.start == 1
+    assert figure_problems(fig) == []
+    with pytest.raises(ValueError, match="at least one"):
+        analysis.wrapped_grid({})
 
 
 def test_captions_go_under_the_right_panels():
@@ -138,8 +158,10 @@ def test_lpips_heatmaps_are_zero_for_identical_images_and_average_to_the_score(l
     assert float(diff.mean()) == pytest.approx(score, rel=0.1)       # bilinear upsampling moves the mean a little
     with pytest.raises(ValueError, match="shape"):
         analysis.lpips_heatmaps(lpips_spatial, [ref], [ref[..., :32, :32]])
-    fig = analysis.heatmap_figure([ref], {"w/o JRS": [diff], "JCRNet": [same]}, ["img"])
-    assert any("mean 0.000" in ax.get_title() for ax in fig.axes)
+    fig = analysis.heatmap_figure([noisy], {"w/o JRS": [diff], "JCRNet": [same]}, ["img"], references=[ref])
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["input img", "reference", f"w/o JRS: mean {diff.mean():.3f}",
+                                                       "JCRNet: mean 0.000"]
+    assert fig.axes[-1].get_ylabel() == analysis.LPIPS_MAP_LABEL and figure_problems(fig) == []
 
 
 # ---- Table VII -----------------------------------------------------------------------------------------------
