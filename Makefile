@@ -3,6 +3,9 @@
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= quick
+# REUSE=shipped: `make reproduce` installs a method's shipped model (checkpoints/PROFILE/<method>) instead of training
+# its main run when the recipe and data checksums match exactly; default: everything retrains from scratch
+REUSE   ?=
 PY      := $(VENV)/bin/python
 KERNEL  := llie-workbook
 # Real benchmark data when present (override with LLIE_DATA_ROOT=/path/to/data); else the embedded set is used.
@@ -10,7 +13,8 @@ export LLIE_DATA_ROOT ?= $(firstword $(wildcard ../shared/data))
 # Deterministic cuBLAS (training on CUDA with train.deterministic): must be set before the process starts.
 export CUBLAS_WORKSPACE_CONFIG ?= :4096:8
 
-.PHONY: setup install kernel assets check-env reproduce test test-fast smoke lint-notebooks status ship clean-results
+.PHONY: setup install kernel assets check-env reproduce test test-fast smoke paper-dry-run lint-notebooks status ship \
+        clean-results
 
 setup: install kernel assets check-env
 
@@ -35,7 +39,7 @@ check-env: install
 assert v == ('2.14.1', '0.29.1'), f'torch/torchvision were replaced: {v}'; print('torch', *v)"
 
 reproduce: setup
-	$(PY) -m llie_core.workbook run --profile $(PROFILE)
+	$(PY) -m llie_core.workbook run --profile $(PROFILE) $(if $(filter shipped,$(REUSE)),--reuse-shipped)
 
 test: setup
 	$(PY) -m pytest -q
@@ -46,6 +50,13 @@ test-fast: setup
 
 smoke: setup
 	$(PY) -m llie_core.workbook run --profile smoke
+
+# The paper profile's GPU path executed end to end on a CPU: every notebook with the paper recipes (widths, patch and
+# batch sizes, losses, schedule shapes), 2 iterations per training stage, 1 image per test set (cropped), 1 seed,
+# into results/paper-dry-run (never results/paper); its numbers mean nothing. CUDA-only code (AMP, pinned memory,
+# NCCL) is skipped on a CPU. Paper widths and batches make it long on a small CPU (not a CI job; see README).
+paper-dry-run: setup
+	$(PY) -m llie_core.workbook run --profile paper --dry-run
 
 # The datasets the profile uses (python -m data_prep status [--datasets a,b] lists any dataset, without llie_core).
 status: install

@@ -41,8 +41,8 @@ def current_context() -> DistContext:
 def init_distributed(backend: str | None = None) -> DistContext:
     """Initialise the default process group from torchrun's environment (no-op for a single process)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
-        if torch.cuda.is_available():
+        backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")  # NCCL: CUDA only; CPUs use gloo
+        if torch.cuda.is_available():  # CUDA only: one GPU per process
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         dist.init_process_group(backend=backend)
     return current_context()

@@ -8,7 +8,13 @@
     run.json              provenance (config, seed, versions, git commit, data checksums) and the result
 
 ``val_dataset`` must be a validation split, never the test set: best-checkpoint selection on test images
-would leak the test set into model selection. Exact resume holds for ``num_workers=0`` (randomness inside a
+would leak the test set into model selection.
+
+CUDA-only paths are guarded by the device, so the same code runs on CPUs (the ``paper`` profile's dry run executes
+the GPU recipes on a CPU: ``python -m llie_core.workbook run --profile paper --dry-run``): fp16 autocast with a
+``GradScaler`` only when ``train.amp`` is set and the device is CUDA (elsewhere the scaler is disabled, a pass-through,
+and ``train.precision`` applies); pinned host memory only for a CUDA device; DDP ``device_ids`` only on CUDA (NCCL
+vs gloo: :mod:`llie_core.engine.distributed`). Exact resume holds for ``num_workers=0`` (randomness inside a
 dataset then comes from the global RNGs, which checkpoints restore); with worker processes the per-epoch
 worker seeds are fixed by (seed, epoch) but a resume in mid-epoch re-seeds the workers.
 """
@@ -169,6 +175,7 @@ class Trainer:
         self.metric, self.metric_name, self.higher_is_better = metric, metric_name, higher_is_better
         self.collate_fn = collate_fn
         self.device = device or ctx.device()
+        # CUDA only: fp16 autocast + GradScaler (train.amp); on a CPU the run uses train.precision instead
         self.amp_active = bool(self.ts.amp and self.device.type == "cuda")
         self.precision = "fp16-amp" if self.amp_active else resolve_precision(self.ts.precision, self.device)
         seed_everything(self.ts.seed)
@@ -181,7 +188,7 @@ class Trainer:
                                         ctx.rank)
         self.batches_per_epoch = self._batches_per_epoch()
         self.scheduler = build_scheduler(self.optimizer, cfg.scheduler, self._schedule_length())
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_active)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_active)  # disabled (a pass-through) off CUDA
         self.ema = build_ema(self.module, self.ts.ema_decay) if self.ts.ema_decay else None
         self.model = self._wrap_ddp() if ctx.is_distributed else self.module
         self.state = LoopState()
@@ -192,7 +199,7 @@ class Trainer:
 
     # ---- setup ----------------------------------------------------------------------------------------
     def _wrap_ddp(self) -> DistributedDataParallel:
-        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        device_ids = [self.device.index] if self.device.type == "cuda" else None  # CPU (gloo) DDP takes no device ids
         return DistributedDataParallel(self.module, device_ids=device_ids,
                                        find_unused_parameters=self.ts.find_unused_parameters)
 
@@ -324,7 +331,7 @@ class Trainer:
         generator = torch.Generator().manual_seed(self.ts.seed * 1_000_003 + s.epoch)  # keeps global RNG untouched
         return DataLoader(self.train_dataset, batch_size=self.ts.batch_size, sampler=self.sampler,
                           drop_last=self.ts.drop_last, num_workers=self.ts.num_workers, generator=generator,
-                          collate_fn=self.collate_fn, pin_memory=self.device.type == "cuda")
+                          collate_fn=self.collate_fn, pin_memory=self.device.type == "cuda")  # pinned memory: CUDA only
 
     def _advance(self) -> None:
         s = self.state
@@ -457,7 +464,7 @@ def train(config: EngineConfig | Mapping[str, Any] | str | os.PathLike, train_da
           higher_is_better: bool = True, resume: bool | str | os.PathLike | None = "auto", retrain: bool = False,
           stop_at_iteration: int | None = None, data_checksums: dict[str, str] | None = None,
           profile: str = "custom", device: torch.device | str | None = None,
-          collate_fn: Callable | None = None) -> TrainResult:
+          collate_fn: Callable | None = None, record: Mapping[str, Any] | None = None) -> TrainResult:
     """Train ``config.model`` on ``train_dataset`` and return a :class:`TrainResult`.
 
     ``val_dataset`` is the validation split (never the test set) scored by ``metric(pred, high)`` (per-image
@@ -467,7 +474,8 @@ def train(config: EngineConfig | Mapping[str, Any] | str | os.PathLike, train_da
     ``run_dir/checkpoints/last.pt`` when present and returns at once when that run is finished; a path
     resumes from that checkpoint; ``False`` or ``retrain=True`` start from scratch (overwriting the log).
     ``stop_at_iteration`` stops early with a checkpoint (chunked training). Under ``torchrun`` call it after
-    :func:`~llie_core.engine.distributed.init_distributed`; only rank 0 writes files.
+    :func:`~llie_core.engine.distributed.init_distributed`; only rank 0 writes files. ``record``: more keys for
+    ``run.json`` (e.g. ``{"dry_run": True}``).
     """
     cfg = load_config(config)
     run_dir = Path(run_dir)
@@ -485,7 +493,7 @@ def train(config: EngineConfig | Mapping[str, Any] | str | os.PathLike, train_da
                             amp_active=trainer.amp_active, precision=trainer.precision,
                             precision_requested=cfg.train.precision, threads=torch.get_num_threads(),
                             iterations=cfg.train.iterations, metric=metric_name,
-                            resumed_from_iteration=ckpt["iteration"] if ckpt else None)
+                            resumed_from_iteration=ckpt["iteration"] if ckpt else None, **dict(record or {}))
         if ctx.is_main:
             write_json(run_dir / "run.json", record)
         trainer.log.reset(ckpt["iteration"] if ckpt else None)

@@ -22,16 +22,28 @@ A method config lives in ``llie_core/configs/<method>/<profile>.yaml``::
 Validation is always a split of the *training* set (``data.val_images`` pairs held out by even spacing), never a
 test set: best-checkpoint selection on test images would leak them into model selection.
 
+A dry-run profile (``load_profile("paper-dry-run")``, :mod:`llie_core.core.profiles`) caps every stage at
+``train.max_iterations`` iterations and scales its schedule to the cap (:func:`capped_schedule`); its records say
+``dry_run: true``.
+
+Shipped weights (``checkpoints/<profile>/<method>``, :mod:`llie_core.training.shipped`) are reused only on request
+(``train.reuse_shipped``; the workbook runner's ``--reuse-shipped``) and only by a method's main run whose recipe and
+data checksums equal the shipped ``recipe.json`` (:data:`REUSE_FIELDS`); otherwise the run trains, and says which
+fields differ.
+
 Command line (also under ``torchrun`` for the ``paper`` profile on GPUs)::
 
     python -m llie_core.training.recipes train --method frlie --profile paper [--variant wo_fr] [--seed 1]
-        [--budget-scale 0.5]
+        [--budget-scale 0.5] [--reuse-shipped]
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import json
+import math
 import os
+import shutil
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,9 +60,10 @@ from data_prep.settings import DataSettings, resolve_roots
 from llie_core.core import paths
 from llie_core.core.precision import PRECISIONS
 from llie_core.core.profiles import Profile, deep_merge, load_profile
-from llie_core.core.provenance import checksum_files, write_json
+from llie_core.core.provenance import atomic_write_bytes, checksum_files, write_json
 from llie_core.engine import (CheckpointUnreadable, TrainResult, cleanup_distributed, current_context, init_distributed,
                               load_checkpoint, train)
+from llie_core.engine.distributed import barrier
 from llie_core.engine.registry import TASKS
 from llie_core.engine.seed import seed_everything
 from llie_core.evaluation.loop import as_enhancer
@@ -58,6 +71,15 @@ from llie_core.models import build_model
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 STAGE_TRAIN_KEYS = ("patch_size", "flips", "rot90")  # dataset settings inside a stage's ``train`` block
+RECIPE_FILE = "recipe.json"  # written by train_method in every run folder (llie_core.training.trained.RECIPE)
+# the recipe.json fields a shipped model must share with a main run to be reused in its place (none may differ)
+REUSE_FIELDS = ("method", "variant", "tag", "seed", "profile", "budget_scale", "training_data", "data_checksums",
+                "config")
+
+
+def shipped_runs_dir(profile: str, root: str | os.PathLike | None = None) -> Path:
+    """``<root>/checkpoints/<profile>``: the shipped run folders of ``profile`` (root: the project root)."""
+    return Path(root or paths.project_root()) / "checkpoints" / profile
 
 
 # ------------------------------------------------------------------------------------------------ configs
@@ -173,6 +195,7 @@ class MethodRun:
     stages: dict[str, TrainResult | str] = field(default_factory=dict)
     data_name: str = ""
     tag: str | None = None
+    reused_from: str | None = None  # the shipped folder whose weights this run installed instead of training
 
     @property
     def label(self) -> str:
@@ -203,8 +226,10 @@ class MethodRun:
 
 
 def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Profile,
-                   budget_scale: float, seed_offset: int = 0) -> dict[str, Any]:
-    """The engine config of one stage; ``seed_offset`` shifts its seed (the stage's own, else the profile's)."""
+                   budget_scale: float, seed_offset: int = 0, train_size: int | None = None) -> dict[str, Any]:
+    """The engine config of one stage; ``seed_offset`` shifts its seed (the stage's own, else the profile's).
+    ``profile.train.max_iterations`` (a dry run) caps the iterations after ``budget_scale``
+    (``max_batch_size`` the batch), the schedule scaled to the cap (:func:`capped_schedule`; ``train_size``: training samples, which an epoch-based schedule needs)."""
     settings = dict(stage.get("train") or {})
     for key in STAGE_TRAIN_KEYS:
         settings.pop(key, None)
@@ -219,15 +244,21 @@ def _engine_config(cfg: Mapping[str, Any], stage: Mapping[str, Any], profile: Pr
     settings.setdefault("num_workers", profile.data.num_workers)
     if budget_scale != 1.0:
         settings["iterations"] = max(1, round(settings["iterations"] * budget_scale))
+    scheduler = scaled_schedule(stage.get("scheduler", {"type": "constant"}), budget_scale)
+    if profile.train.max_batch_size and settings["batch_size"] > profile.train.max_batch_size:
+        settings["batch_size"] = int(profile.train.max_batch_size)  # a dry run's batch cap, before epochs are counted
+    cap = profile.train.max_iterations
+    if cap and settings["iterations"] > cap:
+        batches = _batches_per_epoch(train_size, settings["batch_size"], settings.get("drop_last", True))
+        scheduler = capped_schedule(scheduler, settings["iterations"], int(cap), batches)
+        settings["iterations"] = int(cap)
     self_supervised = cfg.get("training", "paired") == "self_supervised"
     forward_inputs = stage.get("forward_inputs") or [stage.get("input", "low")]
     task = {"type": "StageTask", "trainable_modules": stage.get("trainable"),
             "method": stage.get("forward", "forward"), "forward_inputs": forward_inputs,
             "self_supervised": self_supervised}
     return {"model": cfg["model"], "losses": stage["losses"], "task": task,
-            "optim": stage.get("optim", {"type": "Adam", "lr": 1e-4}),
-            "scheduler": scaled_schedule(stage.get("scheduler", {"type": "constant"}), budget_scale),
-            "train": settings}
+            "optim": stage.get("optim", {"type": "Adam", "lr": 1e-4}), "scheduler": scheduler, "train": settings}
 
 
 def scaled_schedule(scheduler: Mapping[str, Any], budget_scale: float) -> dict[str, Any]:
@@ -241,6 +272,34 @@ def scaled_schedule(scheduler: Mapping[str, Any], budget_scale: float) -> dict[s
     for key in ("warmup_iters", "total"):
         if out.get(key):
             out[key] = max(1, round(out[key] * budget_scale))
+    return out
+
+
+def _batches_per_epoch(samples: int | None, batch_size: int, drop_last: bool) -> int:
+    """Batches of one epoch of ``samples`` (one process; at least 1; ``None``: unknown, taken as 1)."""
+    if not samples:
+        return 1
+    return max(1, samples // batch_size if drop_last else math.ceil(samples / batch_size))
+
+
+def capped_schedule(scheduler: Mapping[str, Any], iterations: int, cap: int, batches_per_epoch: int = 1
+                    ) -> dict[str, Any]:
+    """The schedule of a stage of ``iterations`` cut to ``cap`` iterations (a dry run), with the same shape: its
+    milestones, warm-up and ``total`` scale by the fraction of schedule steps kept (iterations, or epochs of
+    ``batches_per_epoch`` for ``step_per: epoch``), so the scheduler code runs as in the full stage. A milestone or
+    ``total`` stays >= 1; a warm-up stays shorter than the shortened schedule (a cosine needs a step after it), so a
+    one-epoch schedule has none."""
+    out = dict(scheduler)
+    per_epoch = out.get("step_per", "iter") == "epoch"
+    before = math.ceil(iterations / batches_per_epoch) if per_epoch else iterations
+    after = math.ceil(cap / batches_per_epoch) if per_epoch else cap
+    scale = after / before
+    if out.get("milestones"):
+        out["milestones"] = [max(1, round(m * scale)) for m in out["milestones"]]
+    if out.get("total"):
+        out["total"] = max(1, round(out["total"] * scale))
+    if out.get("warmup_iters"):
+        out["warmup_iters"] = min(max(1, round(out["warmup_iters"] * scale)), (out.get("total") or after) - 1)
     return out
 
 
@@ -285,7 +344,7 @@ def seed_tag(seed: int) -> str:
 def train_method(method: str, profile: Profile | str, run_root: str | os.PathLike, *,
                  variant: str | None = None, data: TrainingData | None = None, budget_scale: float = 1.0,
                  resume: bool | str = "auto", device: str | None = None, tag: str | None = None,
-                 seed: int | None = None) -> MethodRun:
+                 seed: int | None = None, shipped_dir: str | os.PathLike | None = None) -> MethodRun:
     """Train every stage of ``method`` (optionally an ablation ``variant``) in
     ``run_root/<method>[-variant][-tag][-seed<N>]``.
 
@@ -299,7 +358,15 @@ def train_method(method: str, profile: Profile | str, run_root: str | os.PathLik
 
     Stages resume from their checkpoints (``resume='auto'``), so re-running after an interruption continues
     where it stopped. ``budget_scale`` scales every stage's iterations (used for ablation runs in the CPU
-    profiles; recorded in the run record).
+    profiles; recorded in the run record). A dry-run profile caps them (``profile.train.max_iterations``).
+
+    With ``profile.train.reuse_shipped`` the main run (no variant, tag or other seed, budget scale 1, not a dry run)
+    first compares its recipe with ``<shipped_dir>/<method>/recipe.json`` (default
+    ``checkpoints/<profile>/<method>``, :func:`shipped_runs_dir`) on :data:`REUSE_FIELDS`: when they are equal, and the
+    run folder holds no training checkpoint of its own, the shipped weights are installed as the run's final
+    checkpoint (:func:`install_shipped`; ``recipe.json`` and the stage's ``run.json`` say ``reused_from``) and nothing
+    trains; otherwise it trains as usual and prints which fields differ (``MethodRun.reused_from`` tells which
+    happened). A later run without reuse removes the installed weights and trains from scratch.
 
     ``profile`` is a :class:`~llie_core.core.profiles.Profile` (its data, weights and cache roots resolved by the
     entry point) or a profile name, loaded without a data root (only the embedded set).
@@ -315,6 +382,15 @@ def train_method(method: str, profile: Profile | str, run_root: str | os.PathLik
     model = build_model(copy.deepcopy(cfg["model"]))
     run = MethodRun(method, variant, profile.name, run_dir, model, cfg, data_name=data.name,
                     tag=",".join(filter(None, (tag, replica))) or None)
+    recipe = {"method": method, "variant": variant, "tag": run.tag, "seed": seed, "profile": profile.name,
+              "budget_scale": budget_scale, "training_data": data.name, "data_checksums": data.checksums,
+              "config": cfg, "dry_run": profile.dry_run}
+    main_run = variant is None and tag is None and replica is None and budget_scale == 1.0 and not profile.dry_run
+    if profile.train.reuse_shipped and main_run and _reuse_shipped(
+            run, recipe, Path(shipped_dir or shipped_runs_dir(profile.name)) / method):
+        return run
+    if current_context().is_main:
+        _remove_installed(run_dir)
     pad = int(cfg["model"].get("pad_multiple", 1) or 1)
     previous: str | None = None
     for stage_name, stage in cfg["stages"].items():
@@ -331,25 +407,161 @@ def train_method(method: str, profile: Profile | str, run_root: str | os.PathLik
             raise KeyError(f"{method} stage {stage_name!r}: init_from {source!r} is not an earlier stage")
         for p in model.parameters():
             p.requires_grad_(True)
-        engine_cfg = _engine_config(cfg, stage, profile, budget_scale, seed - main_seed)
+        engine_cfg = _engine_config(cfg, stage, profile, budget_scale, seed - main_seed, len(data.train_pairs))
         stage_seed = int(engine_cfg["train"]["seed"])
         self_sup = engine_cfg["task"]["self_supervised"]
         result = train(engine_cfg, _train_dataset(data, stage.get("train") or {}, profile.data, self_sup,
                                                   stage_seed),
                        _val_dataset(data, profile.data, pad), run_dir / stage_name, model=model,
                        task=TASKS.build(dict(engine_cfg["task"])), resume=resume, data_checksums=data.checksums,
-                       profile=profile.name, device=device)
+                       profile=profile.name, device=device, record={"dry_run": profile.dry_run})
         _load_best(model, result)
         run.stages[stage_name] = result
         previous = stage_name
     model.eval()
     if current_context().is_main:  # under torchrun every rank trains; one writes
-        write_json(run_dir / "recipe.json", {
-            "method": method, "variant": variant, "tag": run.tag, "seed": seed, "profile": profile.name,
-            "budget_scale": budget_scale, "training_data": data.name, "data_checksums": data.checksums,
-            "config": cfg,
+        write_json(run_dir / RECIPE_FILE, {
+            **recipe,
             "stages": {k: (v.stopped_reason if isinstance(v, TrainResult) else v) for k, v in run.stages.items()}})
     return run
+
+
+# ------------------------------------------------------------------------------------------------ shipped weights
+def recipe_differences(expected: Any, shipped: Any, prefix: str = "") -> list[str]:
+    """The dotted paths where two recipes (their JSON form) differ, e.g. ``config.stages.main.train.iterations``;
+    a key only one of them has counts as a difference; lists are compared whole."""
+    if isinstance(expected, Mapping) and isinstance(shipped, Mapping):
+        out = []
+        for key in sorted(set(expected) | set(shipped), key=str):
+            where = f"{prefix}.{key}" if prefix else str(key)
+            if key not in expected or key not in shipped:
+                out.append(where)
+            else:
+                out += recipe_differences(expected[key], shipped[key], where)
+        return out
+    return [] if expected == shipped else [prefix or "(recipe)"]
+
+
+def _json_form(value: Any) -> Any:
+    """``value`` as ``recipe.json`` stores it (tuples as lists, keys as strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _reuse_shipped(run: MethodRun, recipe: Mapping[str, Any], shipped: Path) -> bool:
+    """Install ``shipped`` into ``run`` when its recipe matches (see :func:`train_method`); ``False``: train (the
+    reason printed)."""
+    label = _display_path(shipped)
+    recipe_file = shipped / RECIPE_FILE
+    if not recipe_file.is_file():
+        print(f"{run.method}: no shipped model at {label} ({RECIPE_FILE} missing); training")
+        return False
+    shipped_recipe = json.loads(recipe_file.read_text(encoding="utf-8"))
+    expected = _json_form({k: recipe.get(k) for k in REUSE_FIELDS})
+    differ = recipe_differences(expected, {k: shipped_recipe.get(k) for k in REUSE_FIELDS})
+    if differ:
+        shown = ", ".join(differ[:12]) + (f" and {len(differ) - 12} more" if len(differ) > 12 else "")
+        print(f"{run.method}: the shipped model {label} was trained with another recipe (differs in: {shown}); "
+              "training")
+        return False
+    trained = sorted(str(p.relative_to(run.run_dir)) for p in run.run_dir.glob("*/checkpoints/last.pt"))
+    if trained:
+        print(f"{run.method}: {run.run_dir} holds training checkpoints ({', '.join(trained)}); they are kept and "
+              f"used instead of the shipped model {label}")
+        return False
+    if current_context().is_main:
+        install_shipped(shipped, run.run_dir, recipe, label)
+    barrier(current_context())
+    installed = json.loads((run.run_dir / RECIPE_FILE).read_text(encoding="utf-8"))
+    run.stages.update(_reused_stages(run.run_dir, installed["stages"]))
+    final = [r for r in run.stages.values() if isinstance(r, TrainResult)][-1]
+    state = torch.load(final.best_checkpoint, map_location="cpu", weights_only=True)["model"]
+    run.model.load_state_dict(state)  # fp16-stored weights are cast to the model's dtype
+    run.model.eval()
+    run.reused_from = label
+    print(f"{run.method}: recipe and data checksums match the shipped model {label}; its weights are installed in "
+          f"{run.run_dir} (not trained)")
+    return True
+
+
+def _display_path(path: Path) -> str:
+    """``path`` relative to the project root when it lies under it (``checkpoints/quick/frlie``), else as given."""
+    try:
+        return str(path.resolve().relative_to(paths.project_root()))
+    except ValueError:
+        return str(path)
+
+
+def install_shipped(shipped: str | os.PathLike, run_dir: str | os.PathLike, recipe: Mapping[str, Any],
+                    label: str | None = None) -> Path:
+    """Copy a shipped model (``shipped/<stage>/checkpoints/best.pt``, with the stage's ``log.csv`` and ``run.json``
+    when shipped) into ``run_dir`` as that run's final checkpoint, and write ``run_dir/recipe.json`` (``recipe``
+    with ``reused_from``: ``label``, default ``shipped``). :func:`~llie_core.training.trained.load_trained` then loads
+    it like a trained run (a weights-only checkpoint: no optimizer state, so nothing resumes from it). Each stage's
+    ``run.json`` says ``reused_from``; a stage without a shipped log keeps a ``log.csv`` already in the run folder, else
+    gets one with the engine's columns and no rows (the curve was not shipped). Earlier stages, whose weights are
+    not shipped, are recorded as such."""
+    shipped, run_dir = Path(shipped), Path(run_dir)
+    label = label or str(shipped)
+    stages = {}
+    for stage_dir in sorted(p.parent.parent for p in shipped.glob("*/checkpoints/best.pt")):
+        target = run_dir / stage_dir.name
+        (target / "checkpoints").mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target / "checkpoints" / "best.pt", (stage_dir / "checkpoints" / "best.pt").read_bytes())
+        if (stage_dir / "log.csv").is_file():
+            shutil.copyfile(stage_dir / "log.csv", target / "log.csv")
+        elif not (target / "log.csv").is_file():
+            (target / "log.csv").write_text("iter,epoch,lr,loss,grad_norm,val_psnr,elapsed_s\n", encoding="utf-8")
+        shipped_record = {}
+        if (stage_dir / "run.json").is_file():
+            shipped_record = json.loads((stage_dir / "run.json").read_text(encoding="utf-8"))
+        result = {"iterations_done": 0, "stopped_reason": "reused", "best_iteration": None, "best_metric": None,
+                  "metric_name": "psnr", **(shipped_record.get("result") or {})}
+        result["stopped_reason"] = "reused"
+        write_json(target / "run.json", {**shipped_record, "reused_from": label, "dry_run": False, "result": result})
+        stages[stage_dir.name] = f"reused from {label}"
+    if not stages:
+        raise FileNotFoundError(f"{shipped}: no <stage>/checkpoints/best.pt to install")
+    for name in recipe["config"]["stages"]:
+        stages.setdefault(name, f"not shipped (the weights of {label} are the final stage's)")
+    write_json(run_dir / RECIPE_FILE, {**recipe, "reused_from": label, "stages": stages})
+    return run_dir
+
+
+def _reused_stages(run_dir: Path, stages: Mapping[str, str]) -> dict[str, TrainResult | str]:
+    """:attr:`MethodRun.stages` of an installed run: a :class:`TrainResult` (``stopped_reason='reused'``) for each
+    installed stage, the recorded text for the others."""
+    out: dict[str, TrainResult | str] = {}
+    for name, text in stages.items():
+        record_file = run_dir / name / "run.json"
+        if not (run_dir / name / "checkpoints" / "best.pt").is_file() or not record_file.is_file():
+            out[name] = text
+            continue
+        result = json.loads(record_file.read_text(encoding="utf-8"))["result"]
+        out[name] = TrainResult(run_dir / name, result.get("metric_name") or "psnr", result.get("best_metric"),
+                                result.get("best_iteration"), int(result.get("iterations_done") or 0), "reused",
+                                False)
+    return out
+
+
+def _remove_installed(run_dir: Path) -> None:
+    """Before training in ``run_dir``: remove what :func:`install_shipped` put there (its weights, stage records and
+    ``recipe.json``), so the run trains from scratch and no shipped weight is mistaken for this run's."""
+    recipe_file = run_dir / RECIPE_FILE
+    if not recipe_file.is_file():
+        return
+    try:
+        recipe = json.loads(recipe_file.read_text(encoding="utf-8"))
+    except ValueError:
+        return
+    if not recipe.get("reused_from"):
+        return
+    for name in recipe.get("stages", {}):
+        record = run_dir / name / "run.json"
+        if record.is_file() and json.loads(record.read_text(encoding="utf-8")).get("reused_from"):
+            (run_dir / name / "checkpoints" / "best.pt").unlink(missing_ok=True)
+            record.unlink()
+    recipe_file.unlink()
+    print(f"{run_dir}: removed the installed shipped model ({recipe['reused_from']}); training from scratch")
 
 
 # ------------------------------------------------------------------------------------------------ CLI
@@ -363,6 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     cmd.add_argument("--run-root", default=None, help="default: results/<profile>/runs")
     cmd.add_argument("--seed", type=int, default=None, help="default: the profile's seed (other seeds: replicas)")
     cmd.add_argument("--budget-scale", type=float, default=1.0, help="scales every stage's iterations")
+    cmd.add_argument("--reuse-shipped", action="store_true",
+                     help="install checkpoints/<profile>/<method> instead of training when its recipe and data match")
     cmd.add_argument("--precision", default=None, choices=PRECISIONS,
                      help="replaces the profile's train.precision (fp32 forces fp32 on bf16 hardware)")
     cmd.add_argument("--data-root", default=None, help="real data root (default: $LLIE_DATA_ROOT)")
@@ -373,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
     profile = load_profile(args.profile, data_root=data_root, weights_root=weights_root)
     if args.precision:
         profile = profile.with_overrides({"train": {"precision": args.precision}})
+    if args.reuse_shipped:
+        profile = profile.with_overrides({"train": {"reuse_shipped": True}})
     ctx = init_distributed()
     try:
         root = args.run_root or paths.results_dir(args.profile) / "runs"

@@ -5,6 +5,7 @@
 
     checkpoints/<profile>/<method>/recipe.json                      the run's recipe (config, data checksums)
     checkpoints/<profile>/<method>/<last stage>/checkpoints/best.pt  {"model": state_dict} in fp16 or fp32
+    checkpoints/<profile>/<method>/<last stage>/{log.csv,run.json}   its training log and run record
     checkpoints/<profile>/<method>/MODEL_CARD.md                    what the weights are and how they were made
 
 a run folder of its own, so ``llie_core.enhance --checkpoint checkpoints/quick/iclr`` and
@@ -12,6 +13,12 @@ a run folder of its own, so ``llie_core.enhance --checkpoint checkpoints/quick/i
 moves the LOL eval15 PSNR (RGB, no GT-mean) by at most :data:`FP16_TOLERANCE_DB`, else in fp32; the card states
 which, the change measured, the iterations, precision and threads of every stage, the eval15 scores and the commit.
 :func:`shipped_runs_dir` is where enhance and the explorer look when a profile has no run of its own.
+
+Reuse in the workbook is opt-in: with ``--reuse-shipped`` (``make reproduce REUSE=shipped``) a method's main run
+installs the shipped model instead of training only when its recipe and data checksums equal ``recipe.json``
+(:func:`llie_core.training.recipes.train_method`, :func:`~llie_core.training.recipes.install_shipped`); the run's
+``recipe.json`` and stage ``run.json`` then say ``reused_from: checkpoints/<profile>/<method>``. By default every run
+trains from scratch.
 """
 from __future__ import annotations
 
@@ -35,17 +42,16 @@ from llie_core.core.profiles import load_profile
 from llie_core.core.provenance import atomic_write_bytes, git_commit, write_json
 from llie_core.evaluation.loop import MEAN_ROW, Enhancer, evaluate
 from llie_core.evaluation.suite import paired_test_set
+from llie_core.training.recipes import shipped_runs_dir
 from llie_core.training.studies import main_paired_set
 from llie_core.training.trained import RECIPE, load_trained
 
 SHIPPED_PROFILE = "quick"  # the profile whose main runs are committed (enhance and the explorer fall back to them)
 FP16_TOLERANCE_DB = 0.01  # fp16 storage is used when it changes the eval15 PSNR by at most this much
 CARD = "MODEL_CARD.md"
+STAGE_RECORDS = ("log.csv", "run.json")  # copied beside the shipped weights: a reused run keeps its training curve
 
-
-def shipped_runs_dir(profile: str, root: str | os.PathLike | None = None) -> Path:
-    """``<root>/checkpoints/<profile>``: the shipped run folders of ``profile`` (root: the project root)."""
-    return Path(root or paths.project_root()) / "checkpoints" / profile
+__all__ = ["CARD", "FP16_TOLERANCE_DB", "SHIPPED_PROFILE", "ship_run", "shipped_runs_dir"]
 
 
 def _mean_psnr(enhancer: Enhancer, dataset: Any) -> float:
@@ -114,6 +120,9 @@ def ship_run(method: str, profile: str, runs_dir: str | os.PathLike, out_root: s
     (staging / stage / "checkpoints").mkdir(parents=True)
     torch.save({"model": state, "stored_dtype": "float16" if fp16 else "float32"},
                staging / stage / "checkpoints" / "best.pt")
+    for name in STAGE_RECORDS:
+        if (trained.run_dir / stage / name).is_file():
+            shutil.copyfile(trained.run_dir / stage / name, staging / stage / name)
     write_json(staging / RECIPE, recipe)
     stages = _stage_records(trained.run_dir)
     scores = _scores(trained.run_dir, "lol_v1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,9 +22,13 @@ from data_prep.validate import short_reason
 from llie_core.core import paths, provenance
 from llie_core.core.profiles import Profile, load_profile
 from llie_core.report.artifacts import expected_outputs, output_dataset
+from llie_core.workbook.runner import REUSE_VARIABLE
+from llie_core.report.figure_check import figure_problems
 
 INLINE_MAX_WIDTH_PX = 1000  # the widest inline figure of a rendered notebook (the saved PNG keeps its dpi)
 PRECISION_VARIABLE = "LLIE_PRECISION"  # forces train.precision of every run of the notebook (fp32 | bf16 | auto)
+STRICT_FIGURES_VARIABLE = "LLIE_STRICT_FIGURES"  # "1" / "0": a failed figure check raises / warns, in any profile
+STRICT_FIGURE_PROFILES = ("smoke",)  # profiles where a figure that fails the figure check raises
 
 
 @dataclass
@@ -100,7 +105,21 @@ class NotebookContext:
 
         Size rule of the rendered notebooks: the inline copy is a PNG at most ``INLINE_MAX_WIDTH_PX`` pixels wide
         (the saved file keeps ``dpi``), so a rendered notebook carries ~50-250 KB per figure. Returns nothing, so
-        no path is echoed into the notebook."""
+        no path is echoed into the notebook.
+
+        Before saving, :func:`llie_core.report.figure_check.figure_problems` checks the figure: in the profiles of
+        ``STRICT_FIGURE_PROFILES`` a problem raises ``ValueError`` naming the figure and its problems (the smoke run
+        is the test of every registered figure); elsewhere the problems are warnings, so a long run never stops for
+        a cosmetic reason. ``$LLIE_STRICT_FIGURES`` ``1`` / ``0`` makes every profile raise / warn (``0``: list
+        every problem of a run at once)."""
+        problems = figure_problems(fig)
+        if problems:
+            message = f"figure {name!r} fails the figure check: " + "; ".join(problems)
+            strict = os.environ.get(STRICT_FIGURES_VARIABLE, "")
+            if strict == "1" or (strict != "0" and self.profile_name in STRICT_FIGURE_PROFILES):
+                plt.close(fig)
+                raise ValueError(message)
+            warnings.warn(message, stacklevel=2)
         path = self.figures / f"{name}.png"
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         self.written.append(path)
@@ -136,12 +155,17 @@ def start(name: str, profile: str, root: str = "", data_root: str = "", weights_
     ``ctx.profile.data``; nothing is written to the environment (the workbook runner passes every root as a
     parameter and starts the kernel without those variables). ``$LLIE_PRECISION`` (``fp32`` | ``bf16`` | ``auto``),
     when set, replaces the profile's ``train.precision`` (``LLIE_PRECISION=fp32`` forces fp32 on bf16 hardware).
+    ``$LLIE_REUSE_SHIPPED=1`` (the runner's ``--reuse-shipped``) sets ``train.reuse_shipped``: main runs install
+    matching shipped weights instead of training. ``profile`` may be a dry-run spec (``paper-dry-run``: results in
+    ``results/paper-dry-run``, :mod:`llie_core.core.profiles`).
     """
     project = Path(root).resolve() if root else paths.project_root()
     data, weights = resolve_roots(data_root or None, weights_root or None)
     cfg = load_profile(profile, data_root=data, weights_root=weights, cache_dir=paths.cache_dir(root=project))
     if os.environ.get(PRECISION_VARIABLE):
         cfg = cfg.with_overrides({"train": {"precision": os.environ[PRECISION_VARIABLE]}})
+    if os.environ.get(REUSE_VARIABLE) == "1":
+        cfg = cfg.with_overrides({"train": {"reuse_shipped": True}})
     _seed_and_threads(cfg)
     return NotebookContext(name=name, profile=cfg, root=project, results=paths.results_dir(profile, project))
 

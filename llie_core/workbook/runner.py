@@ -7,6 +7,17 @@ parameters, with a named Jupyter kernel started with ``LLIE_NO_PROGRESS=1`` in i
 first failure and says which notebook and cell failed, and writes ``results/<profile>/manifest.json`` (git
 commit at the start of the run and of each notebook, package versions, start/end, duration per notebook,
 checksums of the data used, the embedded set included).
+
+``--dry-run`` runs the profile's dry run (:mod:`llie_core.core.profiles`: every training stage capped at 2
+iterations with its schedule scaled, 1 image per test set, 1 seed) into ``results/<profile>-dry-run/``, never into
+``results/<profile>``: the notebooks get ``profile=<profile>-dry-run`` and load that profile (same recipes, widths,
+patch and batch sizes, losses, schedule shapes; ``dry_run: true`` in every training record). ``make paper-dry-run``
+executes the GPU path of the ``paper`` profile end to end on a CPU.
+
+``--reuse-shipped`` (or ``LLIE_REUSE_SHIPPED=1``) lets each method's main run install the shipped weights
+(``checkpoints/<profile>/<method>``) instead of training, when their recipe and data checksums match exactly
+(:func:`llie_core.training.recipes.train_method`); the notebooks' kernel gets ``LLIE_REUSE_SHIPPED=1`` and
+:func:`llie_core.workbook.context.start` sets ``train.reuse_shipped`` in their profile. Default: every run trains.
 ``python -m llie_core.workbook status --profile P`` lists the state of the datasets that profile uses (exit 1 when
 one of them is present but invalid).
 """
@@ -26,9 +37,10 @@ from data_prep.settings import DataSettings, resolve_roots
 from data_prep.synthetic import synthetic_root
 from data_prep.validate import check_dataset, format_status, list_images, list_pairs, status_table
 from llie_core.core import paths, provenance
-from llie_core.core.profiles import PROFILE_NAMES, Profile, load_profile
+from llie_core.core.profiles import PROFILE_NAMES, Profile, dry_run_name, load_profile
 
 KERNEL_NAME = "llie-workbook"
+REUSE_VARIABLE = "LLIE_REUSE_SHIPPED"  # "1": main runs reuse matching shipped weights (read by context.start)
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 
 
@@ -63,6 +75,8 @@ class WorkbookRun:
     data_checksums: dict[str, str] = field(default_factory=dict)
     notebooks: list[NotebookRun] = field(default_factory=list)
     weights_root: str | None = None
+    dry_run: bool = False  # profile is <name>-dry-run: its numbers mean nothing (module docstring)
+    reuse_shipped: bool = False  # main runs could install matching shipped weights instead of training
 
     @property
     def ok(self) -> bool:
@@ -181,29 +195,31 @@ def _parameters_cell_index(nb: Path) -> int:
 ROOT_VARIABLES = ("LLIE_DATA_ROOT", "LLIE_WEIGHTS_ROOT")  # resolved by the runner, passed as parameters instead
 
 
-def kernel_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+def kernel_environment(environ: dict[str, str] | None = None, reuse_shipped: bool = False) -> dict[str, str]:
     """The environment of the notebooks' kernel: this process's, with ``LLIE_NO_PROGRESS=1`` (library code shows no
     progress bars in executed notebooks) and without :data:`ROOT_VARIABLES` (the runner resolved the roots and
-    passes them as the notebooks' ``data_root`` / ``weights_root`` parameters: one source of truth)."""
-    env = {k: v for k, v in (os.environ if environ is None else environ).items() if k not in ROOT_VARIABLES}
-    return {**env, "LLIE_NO_PROGRESS": "1"}
+    passes them as the notebooks' ``data_root`` / ``weights_root`` parameters: one source of truth); with
+    :data:`REUSE_VARIABLE` ``=1`` exactly when ``reuse_shipped`` (the manifest records the same choice)."""
+    drop = (*ROOT_VARIABLES, REUSE_VARIABLE)
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if k not in drop}
+    return {**env, "LLIE_NO_PROGRESS": "1", **({REUSE_VARIABLE: "1"} if reuse_shipped else {})}
 
 
-def _kernel_manager_class() -> type:
+def _kernel_manager_class(reuse_shipped: bool = False) -> type:
     """An ``AsyncKernelManager`` (the class nbclient uses) that starts the kernel with :func:`kernel_environment`,
     so the runner never writes its own ``os.environ``."""
     from jupyter_client.manager import AsyncKernelManager
 
     class WorkbookKernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw: Any) -> Any:
-            kw["env"] = kernel_environment(kw.get("env"))
+            kw["env"] = kernel_environment(kw.get("env"), reuse_shipped)
             return await super()._async_pre_start_kernel(**kw)
 
     return WorkbookKernelManager
 
 
 def run_notebook(nb: Path, output: Path, parameters: dict[str, Any], kernel: str, cwd: Path,
-                 timeout: int | None) -> None:
+                 timeout: int | None, reuse_shipped: bool = False) -> None:
     """Execute one notebook with papermill (no progress bar, no streamed output), its kernel started with
     :func:`kernel_environment`."""
     import papermill as pm
@@ -211,13 +227,17 @@ def run_notebook(nb: Path, output: Path, parameters: dict[str, Any], kernel: str
     output.parent.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(str(nb), str(output), parameters=parameters, kernel_name=kernel, cwd=str(cwd),
                         progress_bar=False, log_output=False, execution_timeout=timeout,
-                        kernel_manager_class=_kernel_manager_class())
+                        kernel_manager_class=_kernel_manager_class(reuse_shipped))
 
 
 def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os.PathLike | None = None,
                  data_root: str | os.PathLike | None = None, kernel: str | None = None,
-                 timeout: int | None = None, weights_root: str | os.PathLike | None = None) -> WorkbookRun:
+                 timeout: int | None = None, weights_root: str | os.PathLike | None = None, dry_run: bool = False,
+                 reuse_shipped: bool = False) -> WorkbookRun:
     """Run the workbook for ``profile``; raise :class:`NotebookFailed` at the first failing notebook.
+
+    ``dry_run``: the profile's dry run, into ``results/<profile>-dry-run`` (module docstring); ``reuse_shipped``:
+    main runs may install matching shipped weights instead of training (module docstring).
 
     ``data_root`` / ``weights_root`` are used as given (``None``: no real data; weights under
     ``<data root>/../weights``); :func:`main` resolves them from the command line and the environment. Every
@@ -230,18 +250,21 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
     project root.
     """
     root = Path(root).resolve() if root else paths.project_root()
-    cfg = load_profile(profile, data_root=data_root, weights_root=weights_root, cache_dir=paths.cache_dir(root=root))
+    spec = dry_run_name(profile) if dry_run else profile  # what the notebooks load (their `profile` parameter)
+    cfg = load_profile(spec, data_root=data_root, weights_root=weights_root, cache_dir=paths.cache_dir(root=root))
     notebooks = select_notebooks(list_notebooks(root), only)
     if not notebooks:
         raise SystemExit(f"no notebooks found in {paths.notebooks_dir(root)}")
+    profile = cfg.results_name  # the results folder, the manifest's profile and the log prefix
     out_dir = paths.results_dir(profile, root)
     data_str, weights_str = (str(p) if p else None for p in (cfg.data.root, cfg.data.weights_root))
     run = WorkbookRun(profile=profile, root=str(root), data_root=data_str, kernel=pick_kernel(kernel),
                       started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                       git_commit=provenance.git_commit(root), versions=provenance.package_versions(),
                       environment=provenance.environment_record(), data_checksums=data_checksums(cfg.data),
-                      notebooks=[NotebookRun(nb.stem) for nb in notebooks], weights_root=weights_str)
-    params = {"profile": profile, "root": str(root), "data_root": data_str or "", "weights_root": weights_str or ""}
+                      notebooks=[NotebookRun(nb.stem) for nb in notebooks], weights_root=weights_str,
+                      dry_run=cfg.dry_run, reuse_shipped=reuse_shipped)
+    params = {"profile": spec, "root": str(root), "data_root": data_str or "", "weights_root": weights_str or ""}
     # every absolute machine path an output may hold, and its replacement relative to the project root
     portable = provenance.path_replacements(root, cfg.data.root, cfg.data.weights_root, cfg.data.cache_dir)
     t_start = time.perf_counter()
@@ -253,7 +276,7 @@ def run_workbook(profile: str, only: Sequence[str] | None = None, root: str | os
             record.started, record.git_commit = _now(), provenance.git_commit(root)  # code may change mid-run
             t0 = time.perf_counter()
             try:
-                run_notebook(nb, output, params, run.kernel, root, timeout)
+                run_notebook(nb, output, params, run.kernel, root, timeout, reuse_shipped)
             except Exception as exc:  # papermill raises several types; all end the run
                 record.seconds = round(time.perf_counter() - t0, 2)
                 record.status = "failed"
@@ -325,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_roots(run)
     run.add_argument("--kernel", default=None, help=f"Jupyter kernel (default: {KERNEL_NAME} if registered)")
     run.add_argument("--timeout", type=int, default=None, help="per-cell execution timeout in seconds")
+    run.add_argument("--dry-run", action="store_true",
+                     help="the profile's dry run (2 iterations per stage, 1 image per test set, 1 seed) into "
+                          "results/<profile>-dry-run")
+    run.add_argument("--reuse-shipped", action="store_true",
+                     help="main runs install checkpoints/<profile>/<method> instead of training when its recipe and "
+                          f"data checksums match (also ${REUSE_VARIABLE}=1); default: always train")
     sub.add_parser("list", help="list the notebooks in execution order")
     status = sub.add_parser("status", help="which datasets of a profile are found, partial, missing or invalid")
     status.add_argument("--profile", default="quick", choices=PROFILE_NAMES)
@@ -370,7 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
         return 1 if invalid else 0
     try:
-        run = run_workbook(args.profile, args.only, args.root, data_root, args.kernel, args.timeout, weights_root)
+        reuse = args.reuse_shipped or os.environ.get(REUSE_VARIABLE) == "1"
+        run = run_workbook(args.profile, args.only, args.root, data_root, args.kernel, args.timeout, weights_root,
+                           dry_run=args.dry_run, reuse_shipped=reuse)
     except NotebookFailed as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1

@@ -102,3 +102,36 @@ def test_per_profile_notebook_settings_live_in_the_yaml():
     assert {"wo_first_mafm", "wo_second_mafm"} <= set(profiles["paper"].notebook("13_iclr")["ablation_variants"])
     assert "wo_first_mafm" not in profiles["quick"].notebook("13_iclr")["ablation_variants"]
 
+
+
+@pytest.mark.parametrize("name", PROFILE_NAMES)
+def test_a_dry_run_keeps_the_profile_and_caps_iterations_images_and_seeds(name):
+    full, dry = load_profile(name), load_profile(profiles.dry_run_name(name))
+    assert (dry.name, dry.dry_run, dry.results_name) == (name, True, f"{name}-dry-run")
+    assert (full.dry_run, full.results_name, full.train.max_iterations) == (False, name, None)
+    assert dry.train.max_iterations == profiles.DRY_RUN_ITERATIONS == 2 and dry.train.seeds == (dry.seed,)
+    assert dry.train.max_batch_size == profiles.DRY_RUN_BATCH == 2 and full.train.max_batch_size is None
+    assert dry.data.max_eval_images == dry.data.max_unpaired_images == 1
+    for key in ("patch_size", "batch_size", "train", "eval_paired", "eval_unpaired"):    # the recipe's data stays
+        assert getattr(dry.data, key) == getattr(full.data, key), key
+    assert (dry.train.precision, dry.train.ablation_budget_scale) == (full.train.precision,
+                                                                      full.train.ablation_budget_scale)
+    assert Profile.from_dict(dry.to_dict()) == dry
+
+
+def test_the_paper_dry_run_applies_its_yaml_overrides_and_the_paper_profile_ignores_them():
+    paper, dry = load_profile("paper"), load_profile("paper-dry-run")
+    assert paper.data.eval_max_side is None and paper.notebook("12_llflow")["sweep"]["images"] == 15
+    assert dry.data.eval_max_side == 192 and dry.data.val_images == 1 and dry.eval.memory_budget_mb is None
+    assert dry.notebook("12_llflow")["sweep"]["images"] == 1
+    assert dry.notebook("12_llflow")["sweep"]["shifts"] == paper.notebook("12_llflow")["sweep"]["shifts"]  # merged
+    assert dry.notebook("13_iclr") == paper.notebook("13_iclr")    # every ablation variant still runs
+
+
+def test_a_bad_dry_run_section_is_an_error_naming_the_file(profile_dir):
+    path = profile_dir / "smoke.yaml"
+    before = load_profile("smoke")
+    path.write_text(path.read_text() + "dry_run_overrides:\n  data: {max_images: 1}\n")
+    assert load_profile("smoke") == before   # the section only applies to the dry run
+    with pytest.raises(SettingsError, match="unknown key 'data.max_images'"):
+        load_profile("smoke-dry-run")

@@ -1,6 +1,7 @@
 """Recipes (config -> staged training) and the evaluation suite, on the embedded dataset."""
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -9,6 +10,7 @@ import torch
 
 from llie_core.core.profiles import load_profile
 from llie_core.engine import TrainResult, load_config
+from llie_core.engine.optim import build_scheduler
 from llie_core.evaluation.suite import evaluate_suite
 from llie_core.training import recipes
 from llie_core.training.recipes import load_method_config, train_method, training_data
@@ -94,6 +96,51 @@ def test_scaled_budget_keeps_the_schedule_shape():
     assert recipes.scaled_schedule(sched, 1.0) == sched
     per_epoch = {**sched, "step_per": "epoch"}
     assert recipes.scaled_schedule(per_epoch, 0.5) == per_epoch  # epochs are not scaled by an iteration budget
+
+
+def test_a_dry_run_caps_every_stage_and_scales_its_schedule_to_the_cap():
+    dry = load_profile("paper-dry-run")
+    llflow = load_method_config("llflow", "paper")
+    engine = recipes._engine_config(llflow, llflow["stages"]["main"], dry, 1.0, train_size=484)
+    assert engine["train"]["iterations"] == 2 and engine["train"]["batch_size"] == 2   # the paper batch 16, capped
+    assert engine["scheduler"]["milestones"] == [1, 2, 2, 2] and engine["scheduler"]["warmup_iters"] == 1
+    assert engine["losses"] == llflow["stages"]["main"]["losses"]
+    # CIDNet: a cosine per epoch with 3 warm-up epochs; 2 iterations are one epoch, so no warm-up is left
+    cidnet = load_method_config("cidnet", "paper")
+    engine = recipes._engine_config(cidnet, cidnet["stages"]["main"], dry, 1.0, train_size=484)
+    assert engine["train"]["iterations"] == 2 and engine["scheduler"]["warmup_iters"] == 0
+    cfg = load_config(engine)
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=cfg.optim.lr)
+    build_scheduler(optimizer, cfg.scheduler, 1)            # the full run's warm-up would not fit: ValueError
+    with pytest.raises(ValueError, match="warmup"):
+        build_scheduler(optimizer, load_config(recipes._engine_config(
+            cidnet, cidnet["stages"]["main"], load_profile("paper"), 1.0)).scheduler, 1)
+    # no cap outside a dry run; a stage shorter than the cap keeps its length and schedule
+    full = recipes._engine_config(llflow, llflow["stages"]["main"], load_profile("paper"), 1.0)
+    assert full["train"]["iterations"] == 40000 and full["scheduler"] == llflow["stages"]["main"]["scheduler"]
+    sched = {"type": "multistep", "milestones": [3], "step_per": "iter"}
+    assert recipes.capped_schedule(sched, 4, 2) == {**sched, "milestones": [2]}
+
+
+@pytest.mark.parametrize("method", ["jcrnet", "llflow"])
+def test_a_dry_run_caps_the_paper_batch_and_keeps_patch_and_width(method):
+    """The paper's batches (10-16 patches) are the dry run's only cut beyond iterations and images."""
+    full, dry = load_profile("paper"), load_profile("paper-dry-run")
+    cfg = load_method_config(method, "paper")
+    for stage in cfg["stages"].values():
+        real, capped = (recipes._engine_config(cfg, stage, p, 1.0, train_size=100) for p in (full, dry))
+        assert real["train"]["batch_size"] > 2 and capped["train"]["batch_size"] == 2
+        assert capped["model"] == real["model"] and capped["losses"] == real["losses"]
+        assert capped["train"]["iterations"] == 2 < real["train"]["iterations"]
+
+
+def test_a_dry_run_is_recorded_in_every_run_record(embedded_profile, tmp_path):
+    dry = embedded_profile.with_overrides({"dry_run": True, "train": {"max_iterations": 2}})
+    run = train_method("frlie", dry, tmp_path / "runs")
+    assert all(r.iterations_done == 2 for r in run.stages.values())
+    assert json.loads((run.run_dir / "recipe.json").read_text())["dry_run"] is True
+    assert all(json.loads((r.run_dir / "run.json").read_text())["dry_run"] is True for r in run.stages.values())
+    assert json.loads((run.stages["stage2"].run_dir / "run.json").read_text())["iterations"] == 2
 
 
 def test_initial_weights_do_not_depend_on_earlier_random_draws(embedded_profile, tmp_path):

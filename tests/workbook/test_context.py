@@ -73,11 +73,39 @@ def test_save_figure_saves_the_png_shows_a_bounded_inline_copy_and_closes(tmp_pa
     ctx = start("00_test", "smoke", root=str(tmp_path))
     fig, ax = plt.subplots(figsize=(20, 3))             # ~1,800 px wide at the saved dpi (tight box)
     ax.plot([0, 1], [1, 0])
+    ax.set(title="a line", xlabel="x", ylabel="y")
     assert ctx.save_figure(fig, "wide") is None        # nothing echoed into the notebook
     saved = PILImage.open(ctx.figures / "wide.png")
     inline = PILImage.open(io.BytesIO(shown[0].data))
     assert saved.width > 1500 and inline.width <= context.INLINE_MAX_WIDTH_PX
     assert not plt.fignum_exists(fig.number) and ctx.written == [ctx.figures / "wide.png"]
+
+
+def _untitled_figure():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    return fig
+
+
+def test_save_figure_raises_on_a_failed_figure_check_in_smoke_and_warns_elsewhere(tmp_path, monkeypatch,
+                                                                                    restore_threads):
+    monkeypatch.setattr(context, "display", lambda _: None)
+    monkeypatch.delenv(context.STRICT_FIGURES_VARIABLE, raising=False)
+    smoke = start("00_test", "smoke", root=str(tmp_path))
+    fig = _untitled_figure()
+    with pytest.raises(ValueError, match="'untitled'.*no title.*no x label"):
+        smoke.save_figure(fig, "untitled")
+    assert not (smoke.figures / "untitled.png").exists() and not plt.fignum_exists(fig.number)
+    quick = start("00_test", "quick", root=str(tmp_path))
+    with pytest.warns(UserWarning, match="'untitled'.*no title"):
+        quick.save_figure(_untitled_figure(), "untitled")
+    assert (quick.figures / "untitled.png").is_file()               # saved all the same
+    monkeypatch.setenv(context.STRICT_FIGURES_VARIABLE, "1")
+    with pytest.raises(ValueError, match="'untitled'"):
+        quick.save_figure(_untitled_figure(), "untitled")
+    monkeypatch.setenv(context.STRICT_FIGURES_VARIABLE, "0")
+    with pytest.warns(UserWarning, match="'untitled'"):
+        smoke.save_figure(_untitled_figure(), "untitled")
 
 
 def test_llie_precision_replaces_the_profile_precision(tmp_path, monkeypatch, restore_threads):

@@ -263,6 +263,24 @@ def test_the_kernel_environment_has_no_progress_bars_and_no_root_variables(monke
 
 
 @pytest.mark.notebook
+def test_reuse_shipped_reaches_the_notebooks_profile_only_when_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv(workbook.REUSE_VARIABLE, raising=False)
+    assert workbook.kernel_environment({"A": "1"}, reuse_shipped=True) == {
+        "A": "1", "LLIE_NO_PROGRESS": "1", workbook.REUSE_VARIABLE: "1"}
+    assert workbook.REUSE_VARIABLE not in workbook.kernel_environment({workbook.REUSE_VARIABLE: "1"})
+    _write_notebook(tmp_path / "notebooks" / "00_reuse.ipynb",
+                    "from pathlib import Path\nfrom llie_core.workbook.context import start\n"
+                    "ctx = start('00_reuse', profile, root, data_root, weights_root)\n"
+                    "(ctx.results / 'reuse.txt').write_text(str(ctx.profile.train.reuse_shipped))")
+    out = tmp_path / "results" / "smoke"
+    assert workbook.run_workbook("smoke", root=tmp_path, kernel="python3").reuse_shipped is False
+    assert (out / "reuse.txt").read_text() == "False"                               # default: always train
+    workbook.run_workbook("smoke", root=tmp_path, kernel="python3", reuse_shipped=True)
+    assert (out / "reuse.txt").read_text() == "True"
+    assert json.loads((out / "manifest.json").read_text())["reuse_shipped"] is True
+
+
+@pytest.mark.notebook
 def test_notebooks_get_the_roots_as_parameters_and_the_kernel_its_own_environment(tmp_path, monkeypatch):
     """The runner resolves the roots once and passes them as parameters; the kernel gets LLIE_NO_PROGRESS=1 and no
     root variables; the runner's own environment is left as it was."""
@@ -358,7 +376,7 @@ def test_each_notebook_records_the_commit_at_its_own_start(tmp_path, monkeypatch
     _git(tmp_path, "commit", "-qm", "first")
     first = _git(tmp_path, "rev-parse", "HEAD")
 
-    def fake_run(nb, output, parameters, kernel, cwd, timeout):
+    def fake_run(nb, output, parameters, kernel, cwd, timeout, reuse_shipped=False):
         if nb.stem == "00_a":
             (tmp_path / "code.py").write_text("v = 2\n")
             _git(tmp_path, "commit", "-qam", "second")
@@ -386,7 +404,7 @@ def test_a_failing_full_run_keeps_the_records_of_the_notebooks_it_did_not_reach(
     path = tmp_path / "results/smoke/manifest.json"
     seen_mid_run = {}
 
-    def fake_run(nb, output, parameters, kernel, cwd, timeout):
+    def fake_run(nb, output, parameters, kernel, cwd, timeout, reuse_shipped=False):
         if fail and nb.stem == "01_b":
             seen_mid_run.update({r["name"]: r for r in json.loads(path.read_text())["notebooks"]})
             raise RuntimeError("deliberate failure")
