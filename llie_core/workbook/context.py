@@ -22,8 +22,8 @@ from data_prep.validate import short_reason
 from llie_core.core import paths, provenance
 from llie_core.core.profiles import Profile, load_profile
 from llie_core.report.artifacts import expected_outputs, output_dataset
-from llie_core.workbook.runner import REUSE_VARIABLE
 from llie_core.report.figure_check import figure_problems
+from llie_core.workbook.runner import REUSE_VARIABLE
 
 INLINE_MAX_WIDTH_PX = 1000  # the widest inline figure of a rendered notebook (the saved PNG keeps its dpi)
 PRECISION_VARIABLE = "LLIE_PRECISION"  # forces train.precision of every run of the notebook (fp32 | bf16 | auto)
