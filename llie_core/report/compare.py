@@ -780,18 +780,28 @@ def _cross_row(label: str, dataset: str, kind: str, runs: pd.DataFrame, metrics:
         values = pd.to_numeric(ok[m], errors="coerce") if m in ok else pd.Series(dtype=float)
         row[m] = float(values.mean(skipna=False)) if len(values) else float("nan")
         row[f"{m}_std"] = float(values.std(skipna=False)) if len(values) > 1 else float("nan")
+        low, high = (f"{m}_{CI_LOW}", f"{m}_{CI_HIGH}")  # one seed: the summary row's CI over its images
+        row[low], row[high] = ((float(pd.to_numeric(ok[low].iloc[0], errors="coerce")),
+                                float(pd.to_numeric(ok[high].iloc[0], errors="coerce")))
+                               if len(ok) == 1 and low in ok and high in ok else (float("nan"), float("nan")))
     return row
 
 
 def format_mean_std(table: pd.DataFrame, metrics: Sequence[str] = CROSS_METRICS, digits: int = 3) -> pd.DataFrame:
-    """``mean ± std`` strings (``mean`` alone for one seed, ``-`` when missing) for Markdown and LaTeX."""
-    out = table.drop(columns=[c for c in table.columns if c.endswith("_std")] + ["label"], errors="ignore").copy()
+    """``mean ± std`` strings over seeds, ``mean [ci95_low, ci95_high]`` for one seed with a CI over its images
+    (``mean`` alone without either, ``-`` when missing) for Markdown and LaTeX."""
+    drop = [c for c in table.columns if c.endswith(("_std", f"_{CI_LOW}", f"_{CI_HIGH}"))] + ["label"]
+    out = table.drop(columns=drop, errors="ignore").copy()
+    nan = pd.Series(float("nan"), index=table.index)
     for m in metrics:
         if m not in table:
             continue
-        std = table.get(f"{m}_std", pd.Series(float("nan"), index=table.index))
-        out[m] = [("-" if _isnan(v) else f"{v:.{digits}f}" + ("" if _isnan(s) else f" ± {s:.{digits}f}"))
-                  for v, s in zip(table[m], std)]
+        std = table.get(f"{m}_std", nan)
+        low, high = table.get(f"{m}_{CI_LOW}", nan), table.get(f"{m}_{CI_HIGH}", nan)
+        out[m] = [("-" if _isnan(v) else f"{v:.{digits}f}" + (f" ± {s:.{digits}f}" if not _isnan(s) else
+                                                               f" [{lo:.{digits}f}, {hi:.{digits}f}]"
+                                                               if not (_isnan(lo) or _isnan(hi)) else ""))
+                  for v, s, lo, hi in zip(table[m], std, low, high)]
     return out
 
 

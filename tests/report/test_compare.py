@@ -245,6 +245,21 @@ def test_cross_method_table_means_stds_and_missing_rows(smoke):
     assert shown.loc[("HE", "lol_v1"), "psnr"] == "15.000" and shown.loc[("HE", "lol_v1"), "ssim"] == "-"
 
 
+def test_a_one_seed_cross_method_cell_carries_its_ci_over_images(smoke):
+    scores = _scores([{"method": "he", "dataset": "lol_v1", "psnr": 15.0, "psnr_ci95_low": 14.2,
+                       "psnr_ci95_high": 15.9},
+                      {"method": "frlie[seed0]", "dataset": "lol_v1", "psnr": 10.0, "psnr_ci95_low": 9.0,
+                       "psnr_ci95_high": 11.0},
+                      {"method": "frlie[seed1]", "dataset": "lol_v1", "psnr": 14.0, "psnr_ci95_low": 13.0,
+                       "psnr_ci95_high": 15.0}])
+    cross = P.cross_method_table(scores, smoke.data).set_index(["label", "dataset"])
+    assert tuple(cross.loc[("he", "lol_v1"), ["psnr_ci95_low", "psnr_ci95_high"]]) == (14.2, 15.9)
+    assert cross.loc[("frlie", "lol_v1"), ["psnr_ci95_low", "psnr_ci95_high"]].isna().all()  # two seeds: std
+    shown = P.format_mean_std(cross.reset_index()).set_index(["method", "dataset"])
+    assert shown.loc[("HE", "lol_v1"), "psnr"] == "15.000 [14.200, 15.900]"
+    assert shown.loc[("FRLIE", "lol_v1"), "psnr"] == "12.000 ± 2.828" and "psnr_ci95_low" not in shown
+
+
 def test_latex_escapes_and_marks_missing_values():
     table = pd.DataFrame({"method": ["JCRNet w/o ℓ_{rgb}", "A & B"], "psnr": [22.5, float("nan")],
                           "note": ["50% ± 1", "x"]})
