@@ -34,7 +34,7 @@ from llie_core.evaluation.baselines import baseline_enhancers as available_basel
 from llie_core.metrics import metric_info
 from llie_core.report.figures import enhance_examples, to_hwc
 from llie_core.training.studies import main_paired_set
-from llie_core.training.trained import NoTrainedRun, load_trained
+from llie_core.training.trained import NoTrainedRun, TrainedModel, load_trained
 
 FIGURE_SIDE = 320          # images of the grids are center-cropped to at most this side (speed, legibility)
 IMAGES_PER_GRID = 2
@@ -68,17 +68,24 @@ def grid_datasets(profile: Profile) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ models
-def trained_enhancers(profile: str, runs_dir: str | os.PathLike, methods: Sequence[str] = METHODS
-                      ) -> tuple[dict[str, Any], dict[str, str]]:
-    """``({display name: enhancer}, {method: reason skipped})`` for the methods' main runs
+def trained_models(profile: str, runs_dir: str | os.PathLike, methods: Sequence[str] = METHODS
+                   ) -> tuple[dict[str, TrainedModel], dict[str, str]]:
+    """``({method: trained model}, {method: reason skipped})`` for the methods' main runs
     (:func:`llie_core.training.trained.load_trained`)."""
     found, skipped = {}, {}
     for method in methods:
         try:
-            found[display_name(method)] = load_trained(method, profile, runs_dir).enhancer()
+            found[method] = load_trained(method, profile, runs_dir)
         except (NoTrainedRun, FileNotFoundError, KeyError, RuntimeError) as exc:
             skipped[method] = f"{type(exc).__name__}: {exc}"
     return found, skipped
+
+
+def trained_enhancers(profile: str, runs_dir: str | os.PathLike, methods: Sequence[str] = METHODS
+                      ) -> tuple[dict[str, Any], dict[str, str]]:
+    """``({display name: enhancer}, {method: reason skipped})`` of :func:`trained_models`."""
+    found, skipped = trained_models(profile, runs_dir, methods)
+    return {display_name(m): model.enhancer() for m, model in found.items()}, skipped
 
 
 def baseline_enhancers(names: Sequence[str] | None = None, weights_root: str | os.PathLike | None = None

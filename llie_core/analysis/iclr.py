@@ -120,12 +120,13 @@ def options_tag(options: Mapping[str, float]) -> str:
 
 
 def evaluate_with_test_options(run: Any, profile: Profile, paired: Sequence[str], unpaired: Sequence[str],
-                               test_options: Mapping[str, Mapping[str, float]], metrics: Sequence[str] | None = None
-                               ) -> pd.DataFrame:
+                               test_options: Mapping[str, Mapping[str, float]], metrics: Sequence[str] | None = None,
+                               save_images: Sequence[str] = ()) -> pd.DataFrame:
     """``evaluate_suite`` rows of a trained HVI network (``run``: a :class:`~llie_core.training.recipes.MethodRun`) on every
     set, plus, for each ``{dataset: options}`` of ``test_options`` with options, rows named
     ``option_label(run.label, options_tag(options))`` scored right after the plain rows of that set, from the same
-    network pass. Scores go to ``run.scores_dir`` (keyed by the weights)."""
+    network pass. Scores go to ``run.scores_dir`` (keyed by the weights); the plain outputs on the sets of
+    ``save_images`` are written there as PNGs too (``evaluate_suite``'s ``save_images``)."""
     shared = SharedHVIPass(run.model)
     pad = int(run.config["model"].get("pad_multiple", 8) or 8)
     kwargs = {"paired_metrics": metrics} if metrics is not None else {"paired_metrics": PAIRED_METRICS}
@@ -134,7 +135,8 @@ def evaluate_with_test_options(run: Any, profile: Profile, paired: Sequence[str]
     for dataset in paired:
         options = dict(test_options.get(dataset) or {})
         plain = shared.enhancer(run.label, pad) if options else direct
-        frames.append(evaluate_suite(plain, profile, run.scores_dir, paired=[dataset], unpaired=[], **kwargs))
+        frames.append(evaluate_suite(plain, profile, run.scores_dir, paired=[dataset], unpaired=[],
+                                     save_images=list(save_images), **kwargs))
         if options:
             name = option_label(run.label, options_tag(options))
             frames.append(evaluate_suite(shared.enhancer(name, pad, **options), profile, run.scores_dir,

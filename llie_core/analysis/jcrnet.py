@@ -38,7 +38,8 @@ from data_prep.datasets import center_crop, unique_names
 from data_prep.image_io import read_image, write_image
 from llie_core.analysis.common import histogram_emd
 from llie_core.evaluation.baselines.zero_dce import ZeroDCE
-from llie_core.evaluation.complexity import FLOPS_PER_MAC, complexity_row, count_flops, count_parameters
+from llie_core.evaluation.complexity import (FLOPS_PER_MAC, complexity_row, count_flops, count_flops_on_meta,
+                                             count_parameters, dummy_input)
 from llie_core.metrics.lpips_metric import build_lpips
 from llie_core.models import build_model
 from llie_core.report.figures import to_hwc
@@ -341,13 +342,19 @@ def implemented_models(profile: str = "paper", extra: Mapping[str, Callable[[], 
 def complexity_table(models: Mapping[str, Callable[[], nn.Module] | nn.Module], input_size: Sequence[int],
                      warmup: int = 1, runs: int = 3, latency: bool = True) -> pd.DataFrame:
     """One :func:`llie_core.evaluation.complexity.complexity_row` per model (built, measured, freed in turn), plus the
-    seconds the row took. The FLOP count runs one forward first, so it also warms the model up."""
+    seconds the row took and where the FLOPs were counted (``flops_counted_on``). A factory's FLOPs are counted on
+    the meta device (:func:`~llie_core.evaluation.complexity.count_flops_on_meta`: the same count, no arithmetic),
+    so only the ``warmup`` + ``runs`` latency forwards compute; a model given built, or one that reads tensor
+    values, is counted with one real forward (which then also warms it up)."""
     rows = []
     for name, model_or_factory in models.items():
         start = time.perf_counter()
+        built = isinstance(model_or_factory, nn.Module)
+        flops = None if built else count_flops_on_meta(model_or_factory, tuple(input_size))
         torch.manual_seed(0)
-        model = model_or_factory if isinstance(model_or_factory, nn.Module) else model_or_factory()
-        row = complexity_row(name, model, tuple(input_size), latency=latency, warmup=warmup, runs=runs)
+        model = model_or_factory if built else model_or_factory()
+        row = complexity_row(name, model, tuple(input_size), latency=latency, warmup=warmup, runs=runs, flops=flops)
+        row["flops_counted_on"] = "cpu" if flops is None else "meta"
         row["measure_seconds"] = time.perf_counter() - start
         rows.append(row)
         del model
@@ -364,7 +371,7 @@ def stage_breakdown(model: nn.Module, input_size: Sequence[int], stages: Sequenc
     model.eval()
     try:
         with torch.no_grad(), FlopCounterMode(display=False, depth=2) as counter:
-            model(torch.rand(*input_size))
+            model(dummy_input(model, input_size))   # a model built on the meta device is counted without arithmetic
     finally:
         model.train(was_training)
     counts = counter.get_flop_counts()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -34,7 +34,8 @@ def params_m(n: int, base: float = 2**20) -> float:
     return n / base
 
 
-def _dummy_input(model: torch.nn.Module, input_size: Sequence[int]) -> torch.Tensor:
+def dummy_input(model: torch.nn.Module, input_size: Sequence[int]) -> torch.Tensor:
+    """A random input of ``input_size`` on the device of the model's parameters (meta for a model built there)."""
     first = next(model.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")
     return torch.rand(*input_size, device=device)
@@ -46,7 +47,7 @@ def count_flops(model: torch.nn.Module, input_size: Sequence[int] = (1, 3, 256, 
     model.eval()
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(_dummy_input(model, input_size))
+            model(dummy_input(model, input_size))
     finally:
         model.train(was_training)
     return int(counter.get_total_flops())
@@ -59,7 +60,7 @@ def measure_latency(model: torch.nn.Module, input_size: Sequence[int] = (1, 3, 2
         raise ValueError(f"measure_latency needs runs >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
     was_training = model.training
     model.eval()
-    x = _dummy_input(model, input_size)
+    x = dummy_input(model, input_size)
     times = []
     try:
         with torch.no_grad():
@@ -76,11 +77,28 @@ def measure_latency(model: torch.nn.Module, input_size: Sequence[int] = (1, 3, 2
             "threads": torch.get_num_threads(), "runs": runs}
 
 
+def build_on_meta(factory: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+    """``factory()`` with every tensor on torch's meta device (shapes, no storage): for counting, not running."""
+    with torch.device("meta"):
+        return factory()
+
+
+def count_flops_on_meta(factory: Callable[[], torch.nn.Module], input_size: Sequence[int]) -> int | None:
+    """:func:`count_flops` of ``factory()`` built on torch's meta device: shapes only, no arithmetic, so a
+    paper-width model costs about a second. ``None`` when the model cannot run without values (an op that reads
+    a tensor's data, e.g. ``.item()`` or a data-dependent index): count it on real tensors then."""
+    try:
+        return count_flops(build_on_meta(factory), input_size)
+    except (NotImplementedError, RuntimeError):  # meta tensors have no data to read
+        return None
+
+
 def complexity_row(name: str, model: torch.nn.Module, input_size: Sequence[int] = (1, 3, 256, 256),
-                   latency: bool = True, warmup: int = 2, runs: int = 5) -> dict[str, Any]:
-    """One table row: params (count, M as 2^20 and as 1e6), GFLOPs (2 per MAC), input size, latency."""
+                   latency: bool = True, warmup: int = 2, runs: int = 5, flops: int | None = None) -> dict[str, Any]:
+    """One table row: params (count, M as 2^20 and as 1e6), GFLOPs (2 per MAC), input size, latency.
+    ``flops``: already counted (e.g. by :func:`count_flops_on_meta`); else one forward of ``model`` counts them."""
     n = count_parameters(model)
-    flops = count_flops(model, input_size)
+    flops = count_flops(model, input_size) if flops is None else int(flops)
     row: dict[str, Any] = {
         "model": name, "params": n, "params_M_2^20": params_m(n), "params_M_1e6": params_m(n, 1e6),
         "flops": flops, "GFLOPs": flops / 1e9, "GMACs": flops / FLOPS_PER_MAC / 1e9,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -177,12 +178,15 @@ def _summary(frame: pd.DataFrame, dataset: str, kind: str, metrics: Sequence[str
 def evaluate_suite(enhancer: Enhancer, profile: Profile, out_dir: str | os.PathLike, *,
                    paired: Sequence[str] | None = None, unpaired: Sequence[str] | None = None,
                    paired_metrics: Sequence[str] = PAIRED_METRICS,
-                   unpaired_metrics: Sequence[str] = UNPAIRED_METRICS, save_images: bool = False,
+                   unpaired_metrics: Sequence[str] = UNPAIRED_METRICS, save_images: bool | Sequence[str] = False,
                    resize: int | None = None) -> pd.DataFrame:
     """Score ``enhancer`` on the profile's paired and unpaired test sets; one row per dataset.
 
     ``paired``/``unpaired`` default to the profile's ``data.eval_paired``/``data.eval_unpaired``. ``resize``: the
     evaluation option of the module docstring (e.g. 384, JCRNet's protocol); rows then carry ``eval_resize``.
+    ``save_images``: write the scored outputs as 8-bit PNGs next to the per-image scores,
+    ``<out_dir>/<enhancer>/<dataset>/<image>.png`` (:func:`saved_images_dir`), for every set (``True``) or the sets
+    named; an image whose score was already cached is not enhanced again, so it gets no PNG.
     """
 
     out = Path(out_dir) / enhancer.name
@@ -197,8 +201,9 @@ def evaluate_suite(enhancer: Enhancer, profile: Profile, out_dir: str | os.PathL
             rows.append(_not_run(name, kind, error))
             continue
         stem = f"{name}@{int(resize)}x{int(resize)}" if resize else name
+        save = save_images is True or (not isinstance(save_images, bool) and name in save_images)
         frame = evaluate(enhancer, dataset, list(metrics), out / f"{stem}.csv", tile=tile,
-                         save_dir=out / stem if save_images else None)
+                         save_dir=out / stem if save else None)
         rows.append(_summary(frame, name, kind, metrics))
     table = pd.DataFrame(rows)
     table.insert(0, "method", enhancer.name)
@@ -214,14 +219,29 @@ def suite_jobs(data: DataSettings, paired: Sequence[str] | None = None,
             + [(n, "unpaired") for n in (unpaired if unpaired is not None else data.eval_unpaired)])
 
 
+def saved_images_dir(scores_dir: str | os.PathLike, enhancer_name: str, dataset: str) -> Path:
+    """Where ``evaluate_suite(..., save_images=...)`` wrote the scored outputs of ``enhancer_name`` on ``dataset``
+    (``scores_dir``: the suite's ``out_dir``)."""
+    return Path(scores_dir) / enhancer_name / dataset
+
+
 def save_enhanced(enhancer: Enhancer, profile: Profile, dataset: str, out_dir: str | os.PathLike,
-                  paired: bool = True) -> list[Path]:
+                  paired: bool = True, scored_dir: str | os.PathLike | None = None) -> list[Path]:
     """Enhance every test image of ``dataset`` as :func:`evaluate_suite` does (the profile's test set and crop,
     tiled inference) and write each output as an 8-bit RGB PNG ``<out_dir>/<image>.png`` (the per-image score
     files' ``image`` names; :func:`data_prep.image_io.write_image`). Returns the paths in test-set order; raises
-    ``DatasetError`` / ``FileNotFoundError`` when the set is absent."""
+    ``DatasetError`` / ``FileNotFoundError`` when the set is absent.
+
+    ``scored_dir``: the PNGs the suite wrote while scoring this enhancer (:func:`saved_images_dir`). When it holds
+    every test image, those files are copied (the very outputs the scores come from, no second inference);
+    otherwise every image is enhanced here."""
     make = paired_test_set if paired else unpaired_test_set
     test = make(dataset, profile.data, enhancer.pad_multiple)
+    names = [Path(str(n)).stem for n in test.names]
+    scored = [Path(scored_dir) / f"{n}.png" for n in names] if scored_dir is not None else []
+    if scored and all(p.is_file() for p in scored):
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        return [Path(shutil.copyfile(p, Path(out_dir) / p.name)) for p in scored]
     tile = tile_config(profile.eval)
     written = []
     for item in test:

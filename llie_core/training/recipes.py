@@ -171,6 +171,12 @@ def _val_dataset(data: TrainingData, profile_data: DataSettings, pad_multiple: i
 
 
 # ------------------------------------------------------------------------------------------------ training
+def scores_dir(run_dir: str | os.PathLike, model: nn.Module) -> Path:
+    """``<run_dir>/scores/<weights fingerprint>``: where the suite keeps the per-image scores (and saved outputs)
+    of the run's model, so retrained weights are re-scored and unchanged ones are not."""
+    return Path(run_dir) / "scores" / model_fingerprint(model)
+
+
 def model_fingerprint(model: nn.Module, length: int = 12) -> str:
     """A short sha256 of the model's state dict (names, dtypes, shapes and values)."""
     import hashlib
@@ -212,7 +218,7 @@ class MethodRun:
     @property
     def scores_dir(self) -> Path:
         """Where this model's per-image scores go: keyed by its weights, so retrained weights are re-scored."""
-        return self.run_dir / "scores" / model_fingerprint(self.model)
+        return scores_dir(self.run_dir, self.model)
 
     def summary(self) -> pd.DataFrame:
         rows = []

@@ -29,7 +29,8 @@ from torch import Tensor, nn
 from llie_core.core.methods import display_name
 from llie_core.evaluation.loop import Enhancer, as_enhancer
 from llie_core.models import build_model
-from llie_core.training.recipes import load_method_config
+from llie_core.evaluation.suite import saved_images_dir
+from llie_core.training.recipes import load_method_config, scores_dir
 
 DEFAULT_PROFILE = "paper"  # config profile of a checkpoint outside a run folder (no recipe.json)
 RECIPE = "recipe.json"     # written by llie_core.training.recipes.train_method in every run folder
@@ -230,6 +231,11 @@ class TrainedModel:
         """The model as an :class:`~llie_core.evaluation.loop.Enhancer` named ``name`` (default: the method's
         display name, :func:`llie_core.core.methods.display_name`)."""
         return as_enhancer(self.model, name or display_name(self.method), self.pad_multiple)
+
+    def scored_images_dir(self, dataset: str) -> Path:
+        """Where the main run's evaluation saved its scored outputs on ``dataset`` (``evaluate_suite``'s
+        ``save_images``, enhancer named after the method), whether or not it did."""
+        return saved_images_dir(scores_dir(self.run_dir, self.model), self.method, dataset)
 
 
 def load_trained(method: str, profile: str, runs_dir: str | os.PathLike, variant: str | None = None,

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from llie_core.analysis import jcrnet as analysis
+from llie_core.evaluation.complexity import build_on_meta, count_flops, count_flops_on_meta
 from llie_core.core import assets
 from llie_core.report.figure_check import figure_problems
 from tests.helpers import skip_or_fail
@@ -169,12 +170,12 @@ def test_complexity_table_rows_are_exact_and_built_one_by_one():
     built = []
 
     def factory():
-        built.append(1)
+        built.append(torch.empty(0).device.type)
         return torch.nn.Conv2d(3, 8, 3, padding=1)
 
     table = analysis.complexity_table({"conv": factory, "module": torch.nn.Conv2d(3, 3, 1)}, (1, 3, 16, 16),
                                       warmup=0, runs=1)
-    assert built == [1]
+    assert built == ["meta", "cpu"]   # FLOPs counted on the meta device, then one real model for the latency
     assert table["model"].tolist() == ["conv", "module"]
     assert table["params"].tolist() == [3 * 8 * 9 + 8, 3 * 3 + 3]
     assert table["flops"].tolist() == [2 * 3 * 8 * 9 * 256, 2 * 3 * 3 * 256]
@@ -197,6 +198,10 @@ def test_stage_breakdown_adds_up_to_the_model():
     no_jrs = analysis.stage_breakdown(JCRNet(jrs=False, n_feat=8, unet_step=4, prior_width=8, bp_width=8),
                                       (1, 3, 16, 16))
     assert list(no_jrs["part"]) == ["fes", "ias", "total"]
+    on_meta = analysis.stage_breakdown(build_on_meta(lambda: JCRNet(n_feat=8, unet_step=4, prior_width=8, edge_widths=(4, 8),
+                                                                    cond_hidden=8, cond_width=4, sft_width=8,
+                                                                    correction_width=8, bp_width=8)), (1, 3, 16, 16))
+    pd.testing.assert_frame_equal(on_meta.set_index("part"), table)   # the notebook counts the paper width there
 
 
 def test_implemented_models_cover_every_configured_method_and_zero_dce():
@@ -294,3 +299,24 @@ def test_paper_table_lists_reported_then_reproduced_and_not_run_rows():
     assert analysis.short_status(long) == ("not run: coco_lowlight/test: none of the accepted layouts exists under "
                                            "/d (see `python -m data_prep status`)")
     assert analysis.short_status("not run: absent here") == "not run: absent here"
+
+
+def test_meta_device_flop_counts_equal_a_real_forward_for_every_implemented_model():
+    """Table VII counts FLOPs on the meta device (no arithmetic): the same number a real forward counts."""
+    for name, factory in analysis.implemented_models("smoke").items():
+        torch.manual_seed(0)
+        assert count_flops_on_meta(factory, (1, 3, 64, 64)) == count_flops(factory(), (1, 3, 64, 64)), name
+
+
+def test_complexity_table_times_only_the_requested_runs_and_says_where_flops_were_counted():
+    calls = []
+
+    class Counted(torch.nn.Conv2d):
+        def forward(self, x):
+            if x.device.type != "meta":
+                calls.append(x.shape)
+            return super().forward(x)
+
+    table = analysis.complexity_table({"conv": lambda: Counted(3, 4, 3)}, (1, 3, 16, 16), warmup=0, runs=1)
+    assert len(calls) == 1 and table.loc[0, "flops_counted_on"] == "meta"
+    assert table.loc[0, "flops"] == count_flops(Counted(3, 4, 3), (1, 3, 16, 16)) > 0

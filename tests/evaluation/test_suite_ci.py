@@ -61,3 +61,23 @@ def test_save_enhanced_writes_one_8_bit_png_per_scored_image(tmp_path):
         h, w = int(row["height"]), int(row["width"])
         expected = np.round(np.clip(np.asarray(item["low"])[:, :h, :w], 0, 1) * 255) / 255
         np.testing.assert_allclose(np.asarray(image), expected, atol=1 / 255 + 1e-6)  # 8-bit of the output
+
+
+def test_the_suite_saves_the_scored_outputs_of_the_sets_named_and_save_enhanced_copies_them(tmp_path):
+    profile = load_profile("smoke", overrides={"data": {"synthetic": {"variants_per_photo": 1}}},
+                           cache_dir=tmp_path / "cache")
+    enhancer = build_enhancer("input")
+    S.evaluate_suite(enhancer, profile, tmp_path / "scores", paired=["synthetic"], unpaired=["dicm"],
+                     paired_metrics=["psnr"], unpaired_metrics=["niqe"], save_images=["synthetic"])
+    scored = S.saved_images_dir(tmp_path / "scores", "input", "synthetic")
+    saved = sorted(scored.glob("*.png"))
+    assert saved and not S.saved_images_dir(tmp_path / "scores", "input", "dicm").exists()   # only the set named
+    fresh = S.save_enhanced(enhancer, profile, "synthetic", tmp_path / "fresh")
+    copied = S.save_enhanced(enhancer, profile, "synthetic", tmp_path / "copied", scored_dir=scored)
+    assert [p.name for p in copied] == [p.name for p in fresh]
+    assert all(c.read_bytes() == s.read_bytes() for c, s in zip(copied, fresh))   # the same 8-bit outputs
+    # an incomplete set of scored PNGs is not copied: every image is enhanced again
+    saved[0].write_bytes(b"not a png")
+    saved[1].unlink()
+    again = S.save_enhanced(enhancer, profile, "synthetic", tmp_path / "again", scored_dir=scored)
+    assert all(a.read_bytes() == f.read_bytes() for a, f in zip(again, fresh))
