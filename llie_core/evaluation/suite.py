@@ -203,7 +203,7 @@ def evaluate_suite(enhancer: Enhancer, profile: Profile, out_dir: str | os.PathL
         stem = f"{name}@{int(resize)}x{int(resize)}" if resize else name
         save = save_images is True or (not isinstance(save_images, bool) and name in save_images)
         frame = evaluate(enhancer, dataset, list(metrics), out / f"{stem}.csv", tile=tile,
-                         save_dir=out / stem if save else None)
+                         save_dir=saved_images_dir(out_dir, enhancer.name, stem) if save else None)
         rows.append(_summary(frame, name, kind, metrics))
     table = pd.DataFrame(rows)
     table.insert(0, "method", enhancer.name)

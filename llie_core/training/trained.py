@@ -28,8 +28,8 @@ from torch import Tensor, nn
 
 from llie_core.core.methods import display_name
 from llie_core.evaluation.loop import Enhancer, as_enhancer
-from llie_core.models import build_model
 from llie_core.evaluation.suite import saved_images_dir
+from llie_core.models import build_model
 from llie_core.training.recipes import load_method_config, scores_dir
 
 DEFAULT_PROFILE = "paper"  # config profile of a checkpoint outside a run folder (no recipe.json)

@@ -16,21 +16,20 @@ import argparse
 import os
 import time
 
-import pandas as pd
 import torch
 
 from llie_core.core.precision import native_bf16
 from llie_core.core.profiles import load_profile
-from llie_core.engine.trainer import TrainResult
 from llie_core.training.recipes import train_method, training_data
+
+from bench_learning_curve import validation_curve  # sibling script (run from tests/benchmarks)
 
 
 def last_val_psnr(run) -> tuple[float, int]:
-    """The last validation PSNR in the log of the run's last trained stage (the engine validates at the final
-    iteration), and that stage's iterations."""
-    result = [r for r in run.stages.values() if isinstance(r, TrainResult)][-1]
-    log = pd.read_csv(result.log_path)
-    return float(log["val_psnr"].dropna().iloc[-1]), int(result.iterations_done)
+    """The last validation PSNR of the run's last trained stage (the engine validates at the final iteration), and
+    that iteration."""
+    curve = validation_curve(run)
+    return float(curve.iloc[-1]), int(curve.index[-1])
 
 
 def main() -> None:
